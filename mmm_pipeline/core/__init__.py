@@ -1,0 +1,1 @@
+"""Pure modelling core: numpy, pandas and torch only. Nothing here imports Dagster."""

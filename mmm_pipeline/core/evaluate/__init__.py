@@ -1,0 +1,1 @@
+"""Out-of-sample metrics, baselines and residual diagnostics."""

@@ -1,0 +1,1 @@
+"""What a fitted model says: decompositions, elasticities, response curves, bootstrap intervals."""

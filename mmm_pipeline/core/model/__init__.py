@@ -1,0 +1,1 @@
+"""The constrained, hierarchical Neural Additive Model and its shape-function families."""

@@ -1,0 +1,1 @@
+"""Planning: the risk-aware budget optimizer and scenarios."""

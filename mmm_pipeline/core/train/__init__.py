@@ -1,0 +1,1 @@
+"""Training: losses, the batched trainer, walk-forward splits and the tuning objective."""

@@ -1,0 +1,1 @@
+"""Media transforms: adstock (carry-over) and saturation (diminishing returns), batched in torch."""
