@@ -1,0 +1,142 @@
+"""The deployment gate: a model is promoted only if every threshold in ``settings.gate`` holds.
+
+Each check reports its value, threshold, direction and *margin* (how far on the passing side
+the value is; negative means it failed by that much), so a failed run says exactly which
+threshold broke and by how much instead of a bare "gate failed".
+"""
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from mmm_pipeline.core.train.walk_forward import WalkForwardSummary
+
+log = logging.getLogger(__name__)
+
+Op = Literal[">=", "<="]
+
+#: elasticity stability is judged on these feature kinds by default; free controls (trend,
+#: competitor sales) are nuisance terms whose elasticity may sit near zero, where a CV is
+#: meaningless. Override with settings.gate.elasticity_features (explicit names).
+DEFAULT_GATED_KINDS = ("media", "decreasing", "increasing", "concave")
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    name: str
+    value: float
+    threshold: float
+    op: Op
+    passed: bool
+    margin: float
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("value", "threshold", "margin"):
+            out[key] = out[key] if math.isfinite(out[key]) else None
+        return out
+
+
+@dataclass(frozen=True)
+class GateResult:
+    checks: list[GateCheck]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    @property
+    def failures(self) -> list[GateCheck]:
+        return [c for c in self.checks if not c.passed]
+
+    @property
+    def message(self) -> str:
+        if self.passed:
+            return f"gate passed: all {len(self.checks)} checks hold"
+        return "gate failed: " + "; ".join(c.message for c in self.failures)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``gate`` block of summary.json."""
+        return {"passed": self.passed, "message": self.message, "checks": [c.to_dict() for c in self.checks]}
+
+
+def check(name: str, label: str, value: float, threshold: float, op: Op) -> GateCheck:
+    """One threshold; NaN (not computable, e.g. one fold only) fails, since it proves nothing."""
+    value, threshold = float(value), float(threshold)
+    margin = value - threshold if op == ">=" else threshold - value
+    if math.isnan(value):
+        return GateCheck(name, value, threshold, op, False, float("nan"), f"{label} could not be computed")
+    passed = margin >= 0.0
+    if passed:
+        message = f"{label} {value:.4g} {op} {threshold:.4g} (margin {margin:.4g})"
+    else:
+        side = "below the minimum" if op == ">=" else "above the maximum"
+        message = f"{label} {value:.4g} is {side} {threshold:.4g} by {-margin:.4g}"
+    return GateCheck(name, value, threshold, op, passed, margin, message)
+
+
+def gated_elasticity_cv(summary: WalkForwardSummary, settings: Mapping[str, Any]) -> tuple[float, str]:
+    """Largest fold-to-fold CV among the gated elasticities, and which feature it belongs to.
+
+    Gated: the names in ``gate.elasticity_features`` if set, else features whose kind is in
+    ``gate.elasticity_kinds``; a summary without feature kinds gates every elasticity.
+    """
+    gate = dict(settings.get("gate") or {})
+    feature_kinds = summary.feature_kinds or None
+    cvs = summary.elasticity_cv()
+    names = gate.get("elasticity_features")
+    if names is None and feature_kinds is not None:
+        kinds = tuple(gate.get("elasticity_kinds", DEFAULT_GATED_KINDS))
+        names = [f for f, k in feature_kinds.items() if k in kinds]
+    chosen = {k: v for k, v in cvs.items() if names is None or k in names}
+    if not chosen:
+        return float("nan"), ""
+    worst = max(chosen, key=lambda k: chosen[k] if not math.isnan(chosen[k]) else math.inf)
+    return float(chosen[worst]), worst
+
+
+def _violation_value(constraint_violations: Mapping[str, float] | float | int | None) -> tuple[float, list[str]]:
+    if constraint_violations is None:
+        return 0.0, []
+    if isinstance(constraint_violations, Mapping):
+        bad = sorted(k for k, v in constraint_violations.items() if float(v) > 0.0)
+        worst = max((float(v) for v in constraint_violations.values()), default=0.0)
+        return worst, bad
+    return float(constraint_violations), []
+
+
+def evaluate_gate(
+    summary: WalkForwardSummary,
+    constraint_violations: Mapping[str, float] | float | int | None,
+    settings: Mapping[str, Any],
+) -> GateResult:
+    """Every threshold of ``settings.gate`` against a walk-forward summary.
+
+    ``constraint_violations``: the final model's ``constraint_violation_rates`` (name -> share of
+    evaluation points violating a hard constraint; the gate value is the worst rate) or a plain
+    count; ``None`` counts as none measured and passes.
+    """
+    gate = dict(settings.get("gate") or {})
+    checks = [
+        check("min_oos_r2", "overall out-of-sample R²", summary.overall["r2"], gate.get("min_oos_r2", 0.75), ">="),
+        check("max_fold_r2_std", "std of fold R²", summary.fold_r2["std"], gate.get("max_fold_r2_std", 0.10), "<="),
+        check(
+            "max_fold_r2_range", "range of fold R²", summary.fold_r2["range"], gate.get("max_fold_r2_range", 0.25), "<="
+        ),
+    ]
+    cv, worst = gated_elasticity_cv(summary, settings)
+    label = f"elasticity CV across folds (worst: {worst})" if worst else "elasticity CV across folds"
+    if worst or not math.isnan(cv):
+        checks.append(check("max_elasticity_cv", label, cv, gate.get("max_elasticity_cv", 0.30), "<="))
+    else:
+        checks.append(check("max_elasticity_cv", "elasticity CV (no gated elasticities)", 0.0,
+                            gate.get("max_elasticity_cv", 0.30), "<="))
+    value, bad = _violation_value(constraint_violations)
+    label = "hard-constraint violation rate" + (f" ({', '.join(bad)})" if bad else "")
+    checks.append(check("max_constraint_violations", label, value, gate.get("max_constraint_violations", 0.0), "<="))
+    result = GateResult(checks)
+    log.info(result.message)
+    return result

@@ -1,0 +1,143 @@
+"""Channel returns with bootstrap intervals, elasticities, and the "not identified" flags.
+
+Everything here takes a FittedNAM whose members are bootstrap replicates and turns its
+per-member numbers into the intervals of channels.json, elasticities.json and the summary's
+price elasticity. The model computes per-member quantities batched over members; this module
+only summarises across them.
+"""
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mmm_pipeline.core.features.model_data import ModelData
+from mmm_pipeline.core.infer.intervals import Interval, identification, interval, interval_dict
+
+log = logging.getLogger(__name__)
+
+#: channel_summary columns reported as intervals in channels.json
+INTERVAL_COLUMNS = ("spend", "contribution", "share", "roas", "mroas")
+#: kinds whose elasticity d log y / d log x is meaningful (0/1 events and Fourier terms are not)
+ELASTICITY_KINDS = ("media", "decreasing", "increasing", "concave", "free")
+
+
+def summary_long(summary: pd.DataFrame) -> pd.DataFrame:
+    """``fitted.channel_summary`` as a flat frame with ``member`` and ``channel`` columns.
+
+    Accepts either a (member, channel) index or those as columns, so a change of index style
+    in the model does not silently break the results.
+    """
+    flat = summary.reset_index() if not {"member", "channel"} <= set(summary.columns) else summary.copy()
+    if "channel" not in flat.columns:
+        raise ValueError(f"channel_summary has no 'channel' column or index level; columns: {list(flat.columns)}")
+    if "member" not in flat.columns:
+        for alt in ("k", "model", "replicate", "level_0"):
+            if alt in flat.columns:
+                flat = flat.rename(columns={alt: "member"})
+                break
+        else:
+            flat["member"] = flat.groupby("channel").cumcount()
+    return flat.sort_values(["channel", "member"], kind="stable")
+
+
+def _per_channel(flat: pd.DataFrame, channel: str, column: str) -> np.ndarray:
+    rows = flat[flat["channel"] == channel]
+    if rows.empty:
+        raise KeyError(f"channel_summary has no rows for channel '{channel}'")
+    if column not in rows.columns:
+        return np.full(len(rows), np.nan)
+    return rows[column].to_numpy(dtype=float)
+
+
+def _robust_number(values: np.ndarray) -> float | None:
+    """Median of the finite replicate values (spend levels like mROAS=1 can be undefined for some)."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    return float(np.median(finite)) if finite.size else None
+
+
+def roas_intervals(fitted: Any, data: ModelData, level: float = 0.95) -> dict[str, Interval]:
+    """ROAS interval per channel over the whole data period."""
+    flat = summary_long(fitted.channel_summary(data))
+    return {ch: interval(_per_channel(flat, ch, "roas"), level) for ch in data.channel_names}
+
+
+def channel_results(
+    fitted: Any,
+    data: ModelData,
+    settings: dict[str, Any],
+    current_spend_per_period: np.ndarray,
+) -> dict[str, dict[str, Any]]:
+    """channels.json: per channel returns with intervals, identification, adstock and saturation.
+
+    ``current_spend_per_period`` is :func:`mmm_pipeline.core.plan.horizon.current_spend`, so the
+    channel table and the optimizer compare against the same run-rate.
+    """
+    boot = settings.get("bootstrap") or {}
+    level = float(boot.get("level", 0.95))
+    max_half = float(boot.get("not_identified_half_width", 0.5))
+    form = ((settings.get("model") or {}).get("media") or {}).get("saturation", "hill")
+    flat = summary_long(fitted.channel_summary(data))
+    adstock = np.asarray(fitted.adstock_weights(), dtype=float)  # [K, C, L]
+    sat = {name: np.asarray(v, dtype=float) for name, v in fitted.saturation_params().items()}
+    channels = list(data.channel_names)
+    out: dict[str, dict[str, Any]] = {}
+    for c, ch in enumerate(channels):
+        entry: dict[str, Any] = {col: interval_dict(_per_channel(flat, ch, col), level) for col in INTERVAL_COLUMNS}
+        roas = interval(_per_channel(flat, ch, "roas"), level)
+        identified, reason = identification(roas, max_half)
+        entry["saturation_spend"] = _robust_number(_per_channel(flat, ch, "saturation_spend"))
+        entry["mroas_one_spend"] = _robust_number(_per_channel(flat, ch, "mroas_one_spend"))
+        entry["current_spend_per_period"] = float(current_spend_per_period[c])
+        entry["identified"] = identified
+        entry["reason"] = reason
+        entry["adstock"] = {
+            "decay": interval_dict(_per_channel(flat, ch, "decay"), level),
+            "weights": [float(w) for w in adstock[:, c, :].mean(axis=0)],
+        }
+        entry["saturation"] = {"form": form, "params": {k: float(np.nanmean(v[:, c])) for k, v in sat.items()}}
+        out[ch] = entry
+        if not identified:
+            log.info("channel %s not identified: %s", ch, reason)
+    return out
+
+
+def not_identified(channels: dict[str, dict[str, Any]]) -> list[str]:
+    """Channel names flagged not identified in a channels.json mapping."""
+    return [ch for ch, entry in channels.items() if not entry.get("identified", False)]
+
+
+def elasticity_results(fitted: Any, data: ModelData, settings: dict[str, Any]) -> dict[str, dict[str, dict]]:
+    """elasticities.json: ``{feature: {node: interval}}`` for every feature with a meaningful elasticity."""
+    level = float((settings.get("bootstrap") or {}).get("level", 0.95))
+    out: dict[str, dict[str, dict]] = {}
+    for spec in data.features:
+        if spec.kind not in ELASTICITY_KINDS:
+            continue
+        values = np.asarray(fitted.elasticity(spec.name, data), dtype=float)  # [K, N]
+        out[spec.name] = {node: interval_dict(values[:, i], level) for i, node in enumerate(data.nodes)}
+    return out
+
+
+def price_elasticity(fitted: Any, data: ModelData, settings: dict[str, Any]) -> dict[str, dict]:
+    """summary.price_elasticity: own-price elasticity per node and per category (node mean).
+
+    The own-price feature is the one of kind ``decreasing``; with several, the one whose name
+    mentions price. Returns ``{}`` for datasets without a price.
+    """
+    level = float((settings.get("bootstrap") or {}).get("level", 0.95))
+    candidates = [f.name for f in data.features if f.kind == "decreasing"]
+    if not candidates:
+        return {}
+    named = [n for n in candidates if "price" in n.lower()]
+    feature = (named or candidates)[0]
+    values = np.asarray(fitted.elasticity(feature, data), dtype=float)  # [K, N]
+    out = {node: interval_dict(values[:, i], level) for i, node in enumerate(data.nodes)}
+    cat_index = data.category_index
+    for j, cat in enumerate(data.categories):
+        if cat in out:  # category-level model: node == category
+            continue
+        out[cat] = interval_dict(values[:, cat_index == j].mean(axis=1), level)
+    return out

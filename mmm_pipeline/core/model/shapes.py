@@ -1,0 +1,88 @@
+"""Batched shape functions of single features: monotone, concave, free and linear.
+
+All features of one family are evaluated together from parameter tensors ``[K, N, F, H]``
+(members x nodes x features x hidden units): no loop over per-feature modules.
+
+- ``monotone``: ``f(u) = sum_h softplus(a_h) * sigmoid(softplus(w_h) * d*u + b_h)``. Every term
+  is a non-decreasing function of ``d*u`` for ANY raw weights (positive weights through
+  softplus, a monotone activation, no batch norm or dropout), so ``f`` is increasing
+  (``d = +1``) or decreasing (``d = -1``) by construction. A sum of shifted sigmoids with
+  positive weights approximates any bounded monotone curve.
+- ``concave``: the activation ``-softplus(-z)`` is increasing and concave, so the sum is
+  monotone with diminishing returns by construction (for ``d = -1``: decreasing, and price
+  cuts have diminishing returns).
+- ``free``: ``sum_h a_h tanh(w_h u + b_h)``, unconstrained (NPS, trend, controls).
+- ``linear``: ``beta * x`` (0/1 events, Fourier terms).
+
+Curves are computed at the knots of :mod:`mmm_pipeline.core.model.scaling` and interpolated
+linearly, which preserves monotonicity and concavity exactly.
+"""
+
+import torch
+import torch.nn.functional as F
+
+ACTIVATIONS = {
+    "monotone": torch.sigmoid,
+    "concave": lambda z: -F.softplus(-z),
+    "free": torch.tanh,
+}
+
+
+def knot_curves(family: str, a: torch.Tensor, w: torch.Tensor, b: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
+    """Curve values ``[K, N, F, P]`` at ``knots [F, P]`` (direction already applied) from raw ``[K, N, F, H]``."""
+    if family == "free":
+        weight, amp = w, a
+    else:
+        weight, amp = F.softplus(w), F.softplus(a)
+    z = weight.unsqueeze(-2) * knots[None, None, :, :, None] + b.unsqueeze(-2)  # [K, N, F, P, H]
+    act = ACTIVATIONS[family](z)
+    return torch.einsum("knfph,knfh->knfp", act, amp)
+
+
+def flat_knot_index(segment: torch.Tensor, n_knots: int) -> torch.Tensor:
+    """Index into ``curves.reshape(K, N*F*P)`` of the left knot of each observation ``[T, N, F]``."""
+    t, n, f = segment.shape
+    base = (torch.arange(n).unsqueeze(1) * f + torch.arange(f).unsqueeze(0)) * n_knots  # [N, F]
+    return (base.unsqueeze(0) + segment).reshape(-1)
+
+
+def interpolate(
+    curves: torch.Tensor, u: torch.Tensor, segment: torch.Tensor, flat_index: torch.Tensor, lo: torch.Tensor, step: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Curve value and slope (d f / d u) at every observation: both ``[K, T, N, F]``.
+
+    ``u`` may be ``[T, N, F]`` (shared) or ``[K, T, N, F]`` (per member, for autograd
+    elasticities). Outside the knot range the fraction is clamped: the curve is flat there.
+    """
+    k = curves.shape[0]
+    t, n, f = segment.shape
+    flat = curves.reshape(k, -1)
+    v0 = flat.index_select(1, flat_index).reshape(k, t, n, f)
+    v1 = flat.index_select(1, flat_index + 1).reshape(k, t, n, f)
+    frac = ((u - lo - segment * step) / step).clamp(0.0, 1.0)
+    rise = v1 - v0
+    return v0 + rise * frac, rise / step
+
+
+def knot_violations(curves: torch.Tensor, direction: torch.Tensor, concave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Wrong-direction first differences and positive second differences on the knot grid.
+
+    ``direction [F]`` is +1/-1 (0: unconstrained), ``concave [F]`` is 0/1. Returns
+    ``(monotone, concave)`` violation magnitudes ``[K, N, F, P-1]`` and ``[K, N, F, P-2]``.
+    """
+    d1 = curves.diff(dim=-1)
+    mono = torch.relu(-direction[:, None] * d1) * (direction != 0).to(d1.dtype)[:, None]
+    d2 = d1.diff(dim=-1)
+    conc = torch.relu(d2) * concave.to(d1.dtype)[:, None]
+    return mono, conc
+
+
+def roughness(curves: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+    """``[K]`` approximate integral of the squared second derivative, summed over features, mean over nodes."""
+    d2 = curves.diff(n=2, dim=-1)
+    return (d2.pow(2) / step[:, None] ** 3).sum(dim=(2, 3)).mean(1)
+
+
+def linear_terms(x: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+    """``[K, T, N, F]`` linear contributions from ``x [T, N, F]`` and ``beta [K, N, F]``."""
+    return x.unsqueeze(0) * beta.unsqueeze(1)

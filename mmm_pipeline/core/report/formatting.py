@@ -1,0 +1,75 @@
+"""Number formatting shared by the HTML and Markdown report.
+
+One place decides how money, ratios and intervals read, so the executive summary, the tables
+and the Markdown summary never disagree about a number's rounding or wording.
+"""
+
+from typing import Any
+
+from mmm_pipeline.core.report.inputs import as_interval, finite_or_none
+
+DASH = "–"
+_SUFFIXES = ((1e12, "tn"), (1e9, "bn"), (1e6, "M"), (1e3, "k"))
+
+
+def fmt_amount(value: Any, digits: int = 3) -> str:
+    """Money or units in compact form (``1.23M``), so tables stay readable across scales."""
+    number = finite_or_none(value)
+    if number is None:
+        return DASH
+    for scale, suffix in _SUFFIXES:
+        if abs(number) >= scale:
+            return f"{_sig(number / scale, digits)}{suffix}"
+    return _sig(number, digits)
+
+
+def _sig(number: float, digits: int) -> str:
+    """``digits`` significant figures without scientific notation or trailing zeros."""
+    if number == 0:
+        return "0"
+    text = f"{number:.{digits}g}"
+    if "e" in text:
+        text = f"{number:.0f}"
+    return text
+
+
+def fmt_ratio(value: Any, digits: int = 2) -> str:
+    """ROAS-like ratios: ``2.35``."""
+    number = finite_or_none(value)
+    return DASH if number is None else f"{number:.{digits}f}"
+
+
+def fmt_pct(fraction: Any, digits: int = 1, signed: bool = False) -> str:
+    """A fraction as a percentage (``0.123`` -> ``12.3%``); ``signed`` adds ``+`` to gains."""
+    number = finite_or_none(fraction)
+    if number is None:
+        return DASH
+    sign = "+" if signed and number > 0 else ""
+    return f"{sign}{100 * number:.{digits}f}%"
+
+
+def fmt_interval(value: Any, fmt=fmt_ratio, show_mean: bool = True) -> str:
+    """``mean (lo – hi)``; ``show_mean=False`` gives only the range, for not-identified numbers."""
+    iv = as_interval(value)
+    if iv is None:
+        return DASH
+    has_range = iv["lo"] is not None and iv["hi"] is not None
+    bounds = f"{fmt(iv['lo'])} {DASH} {fmt(iv['hi'])}" if has_range else ""
+    if not show_mean:
+        return bounds or "no interval"
+    if not has_range:
+        return fmt(iv["mean"])
+    return f"{fmt(iv['mean'])} ({bounds})"
+
+
+def interval_level_label(summary: dict[str, Any]) -> str:
+    """How intervals are described: "95% interval" when the level is known."""
+    level = finite_or_none(summary.get("interval_level"))
+    if level is None:
+        return "bootstrap interval"
+    return f"{100 * level:.0f}% bootstrap interval"
+
+
+def period_word(frequency: Any) -> str:
+    """``weekly`` -> ``week``: per-period figures read as "per week"."""
+    return {"daily": "day", "weekly": "week", "monthly": "month"}.get(str(frequency), "period")

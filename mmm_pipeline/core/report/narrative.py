@@ -1,0 +1,183 @@
+"""The executive summary in plain words, shared by report.html and report.md.
+
+Each finding is one short paragraph a marketing lead can read without the charts. Wording
+rules: say how sure we are next to every number, never give a not-identified channel a
+point estimate, and when the optimizer's plan is not backed by the evidence say "keep the
+current mix" and why.
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from mmm_pipeline.core.report.derived import (
+    ChannelRow,
+    Interval,
+    allocation_changes,
+    best_baseline,
+    best_channel,
+    interval_excludes_zero,
+    lift_fraction,
+    model_metrics,
+    not_identified_names,
+    price_elasticity_split,
+)
+from mmm_pipeline.core.report.formatting import fmt_interval, fmt_pct, fmt_ratio, period_word
+from mmm_pipeline.core.report.inputs import ReportInputs, finite_or_none
+
+Tone = Literal["good", "warn", "neutral"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One executive-summary paragraph; ``tone`` colours it in the HTML."""
+
+    key: str
+    title: str
+    text: str
+    tone: Tone = "neutral"
+
+
+def executive_summary(inputs: ReportInputs, rows: list[ChannelRow]) -> list[Finding]:
+    """The findings in reading order: data, quality, best channel, price, budget, caveats."""
+    findings = [data_finding(inputs)] if inputs.summary.get("simulated") else []
+    findings += [
+        quality_finding(inputs),
+        channel_finding(rows, inputs),
+        price_finding(inputs),
+        budget_finding(inputs),
+        identification_finding(inputs, rows),
+    ]
+    return findings
+
+
+def data_finding(inputs: ReportInputs) -> Finding:
+    return Finding(
+        "data",
+        "Simulated data",
+        "These results come from simulated data. They show what the method does, not how a real business performs.",
+        "warn",
+    )
+
+
+def quality_finding(inputs: ReportInputs) -> Finding:
+    summary = inputs.summary
+    metrics, source = model_metrics(summary)
+    r2, mape = finite_or_none(metrics.get("r2")), finite_or_none(metrics.get("mape"))
+    if r2 is None:
+        return Finding("quality", "Model quality", "No out-of-sample metrics were recorded for this run.", "warn")
+    target = str(summary.get("target") or "sales")
+    text = (
+        f"On {source} periods the model never trained on, it explains {fmt_pct(max(r2, 0.0), 0)} of the ups and "
+        f"downs in {target} (R² {r2:.2f})"
+    )
+    text += f", with a typical error of {fmt_pct(mape)} (MAPE)." if mape is not None else "."
+    tone: Tone = "good"
+    baseline = best_baseline(summary)
+    if baseline is not None:
+        b_r2 = float(baseline["r2"])
+        if r2 > b_r2:
+            text += f" That beats the best simple baseline ({baseline.get('model')}, R² {b_r2:.2f})."
+        else:
+            text += (
+                f" The simple baseline {baseline.get('model')} does as well or better (R² {b_r2:.2f}), "
+                "so read the driver split with extra caution."
+            )
+            tone = "warn"
+    gate = summary.get("gate") or {}
+    if "passed" in gate:
+        failed = [str(c.get("name")) for c in gate.get("checks") or [] if isinstance(c, dict) and not c.get("passed")]
+        if gate["passed"]:
+            text += " It passed the deployment checks."
+        else:
+            text += f" It failed the deployment checks ({', '.join(failed) or 'see the gate table'})."
+            tone = "warn"
+    return Finding("quality", "Model quality", text, tone)
+
+
+def channel_finding(rows: list[ChannelRow], inputs: ReportInputs) -> Finding:
+    if not rows:
+        return Finding("channel", "Most effective channel", inputs.unavailable("channels.json"), "warn")
+    best = best_channel(rows)
+    if best is None:
+        return Finding(
+            "channel",
+            "Most effective channel",
+            "No channel's return is identified well enough to name a most effective channel.",
+            "warn",
+        )
+    text = (
+        f"{best.name} returned {fmt_ratio(best.roas['mean'])} in revenue per unit spent over the training window "
+        f"(interval {fmt_interval(best.roas, show_mean=False)})."
+    )
+    if best.mroas and best.mroas["mean"] is not None:
+        text += f" At today's spend the next unit returns about {fmt_ratio(best.mroas['mean'])} (marginal ROAS)"
+        text += ", below break-even: more spend there would not pay for itself." if best.mroas["mean"] < 1 else "."
+    return Finding("channel", "Most effective channel", text, "good")
+
+
+def price_finding(inputs: ReportInputs) -> Finding:
+    categories, _leaves = price_elasticity_split(inputs)
+    if not categories:
+        return Finding("price", "Price sensitivity", "This run has no price data, so price sensitivity is not estimated.")
+    parts = [price_sentence(name, iv, len(categories) > 1) for name, iv in categories.items()]
+    return Finding("price", "Price sensitivity", " ".join(parts))
+
+
+def price_sentence(name: str, iv: Interval, named: bool) -> str:
+    """``1% price increase → -1.40% sales (-1.61% to -1.19%)`` with a caveat when it spans zero."""
+    where = f"{name}: " if named else ""
+    text = f"{where}1% price increase → {iv['mean']:+.2f}% sales"
+    if iv["lo"] is not None and iv["hi"] is not None:
+        text += f" (interval {iv['lo']:+.2f}% to {iv['hi']:+.2f}%)"
+        if not interval_excludes_zero(iv):
+            text += ", not clearly different from no effect"
+    return text + "."
+
+
+def budget_finding(inputs: ReportInputs) -> Finding:
+    alloc = inputs.optimal_allocation
+    if not isinstance(alloc, dict):
+        return Finding("budget", "Budget recommendation", inputs.unavailable("optimal_allocation.json"), "warn")
+    horizon = alloc.get("horizon_periods")
+    period = period_word(inputs.summary.get("frequency"))
+    over = f" over the next {horizon} {period}s" if horizon else ""
+    lift = lift_fraction(alloc)
+    lift_text = fmt_interval(lift, fmt=lambda v: fmt_pct(v, signed=True)) if lift else None
+    reason = str(alloc.get("reason") or "").strip().rstrip(".")
+    if not alloc.get("recommended"):
+        text = "Keep the current mix."
+        text += f" The evidence does not back a change: {reason}." if reason else " The evidence does not back a change."
+        if lift_text:
+            text += f" (The optimizer's best plan would change revenue by {lift_text}{over}, too uncertain to act on.)"
+        return Finding("budget", "Budget recommendation", text, "neutral")
+    moves = [c for c in allocation_changes(alloc) if c["action"] != "maintain" and c["change"] is not None]
+    moves.sort(key=lambda c: -abs(c["change"]))
+    described = ", ".join(f"{c['action']} {c['channel']} ({fmt_pct(c['change'], 0, signed=True)})" for c in moves)
+    text = f"Reallocate the same budget: {described or 'small adjustments only'}."
+    if lift_text:
+        text += f" Expected revenue change{over}: {lift_text}."
+    prob = finite_or_none(alloc.get("probability_beats_current"))
+    if prob is not None:
+        text += f" The new mix beats the current one in {fmt_pct(prob, 0)} of bootstrap replicates."
+    return Finding("budget", "Budget recommendation", text, "good")
+
+
+def identification_finding(inputs: ReportInputs, rows: list[ChannelRow]) -> Finding:
+    names = not_identified_names(inputs)
+    if not names:
+        if not rows:
+            return Finding("identified", "What is not identified", inputs.unavailable("channels.json"), "warn")
+        return Finding(
+            "identified", "What is not identified", "Every channel's return is pinned down well enough to act on.", "good"
+        )
+    by_name = {r.name: r for r in rows}
+    ranges = [f"{n} ROAS somewhere in {fmt_interval(by_name[n].roas, show_mean=False)}" for n in names if n in by_name]
+    text = (
+        f"Not identified: {', '.join(names)}. The data cannot separate "
+        f"{'this channel' if len(names) == 1 else 'these channels'}' effect from noise or from other channels, "
+        "so no point estimate is given"
+    )
+    text += f" ({'; '.join(ranges)})" if ranges else ""
+    text += ". Do not cut or grow them on this evidence; an experiment (e.g. a geo hold-out) would settle it."
+    return Finding("identified", "What is not identified", text, "warn")
+

@@ -1,0 +1,177 @@
+"""The training objective, term by term, each ``[K]`` (one value per member).
+
+``total = fit + w_c * a * constraint + w_h * hierarchy + w_s * smoothness + w_e * a * elasticity
++ w_r * a * roas_prior + w_d * a * spend_share + l2 * ||theta||^2`` where ``w_*`` are
+``settings.loss`` weights and ``a`` ramps from 0 to 1 over the first half of training when
+``anneal_constraints`` is on (the fit finds the signal first, then the business rules bend it).
+
+- fit: sample-weighted mean squared error in the scaled target space (``sample_weights [K, T]``
+  make bootstrap replicates and ensembles the same code path).
+- constraint: squared wrong-direction first differences and positive second differences of
+  each constrained curve on its knot grid. By-construction curves make this exactly 0; it is
+  still computed and reported, and it is what enforces constraints in ``constraints: soft``.
+- hierarchy: deviation penalty of :mod:`mmm_pipeline.core.model.hierarchy`, per observation.
+- smoothness: integral of squared second derivative of every shaped curve.
+- elasticity: squared distance of each node's mean elasticity (d log y / d log x over the
+  fitted periods, from knot-segment slopes: a cheap exact finite difference) outside the
+  feature's ``elasticity_bounds``.
+- roas_prior: squared relative distance of each channel's ROAS outside
+  ``settings.model.roas_priors[channel] = [lo, hi]``.
+- spend_share: Robyn's DECOMP.RSSD, ``sqrt(sum_c (effect share - spend share)^2)``.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from mmm_pipeline.core.model.hierarchy import deviation_penalty
+from mmm_pipeline.core.model.nam import NAM, NAMOutput
+from mmm_pipeline.core.model.scaling import DTYPE, ModelInputs
+from mmm_pipeline.core.model.shapes import knot_violations, roughness
+
+TERMS = ("fit", "constraint", "hierarchy", "smoothness", "elasticity", "roas_prior", "spend_share", "l2")
+ANNEALED = ("constraint", "elasticity", "roas_prior", "spend_share")
+
+
+@dataclass
+class LossContext:
+    """Constant inputs of the loss for one training run."""
+
+    fit_w: torch.Tensor  # [K, T] sums to 1 per member
+    val_w: torch.Tensor | None  # [K, T] sums to 1 per member
+    n_obs: float
+    y: torch.Tensor  # [T, N] scaled target
+    weights: dict[str, float]
+    target_mean: torch.Tensor  # [N]
+    spend_money: torch.Tensor  # [K, C] weighted spend over fitted periods
+    roas_lo: torch.Tensor  # [C] (nan: no prior)
+    roas_hi: torch.Tensor  # [C]
+    elastic: dict[str, tuple[list[int], torch.Tensor, torch.Tensor]]  # group -> (positions, lo, hi)
+    l2_mask: torch.Tensor  # [D]
+
+
+def weighted_mse(eta: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``[K]`` sum_t w[k, t] * mean_n (y - eta)^2 with ``w`` normalised per member."""
+    return ((y.unsqueeze(0) - eta).pow(2).mean(-1) * w).sum(-1)
+
+
+def constraint_penalty(model: NAM, out: NAMOutput) -> torch.Tensor:
+    total = torch.zeros(out.eta.shape[0], dtype=DTYPE)
+    for fam, g in out.groups.items():
+        mono, conc = knot_violations(g.curves, model.direction[fam], model.concave[fam])
+        total = total + mono.pow(2).sum(dim=(2, 3)).mean(1) + conc.pow(2).sum(dim=(2, 3)).mean(1)
+    return total
+
+
+def hierarchy_penalty(model: NAM, flat: torch.Tensor) -> torch.Tensor:
+    cfg = model.cfg
+    v = model.views(flat)
+    total = torch.zeros(flat.shape[0], dtype=DTYPE)
+    for name, dev in v.items():
+        if not name.endswith("_dev"):
+            continue
+        # every deviation tensor is [K, N, F, ...] with the feature on axis 2
+        sigma = v.get(f"{name[: -len('_dev')]}_sigma")
+        total = total + deviation_penalty(dev, cfg.pooling_mode, cfg.pooling_strength, sigma, cfg.sigma_bounds)
+    return total
+
+
+def smoothness_penalty(model: NAM, out: NAMOutput) -> torch.Tensor:
+    total = torch.zeros(out.eta.shape[0], dtype=DTYPE)
+    for fam, g in out.groups.items():
+        total = total + roughness(g.curves, model.step[fam])
+    return total
+
+
+def elasticity_penalty(out: NAMOutput, inputs: ModelInputs, ctx: LossContext, log_scale: bool) -> torch.Tensor:
+    total = torch.zeros(out.eta.shape[0], dtype=DTYPE)
+    if not ctx.elastic:
+        return total
+    level = out.eta.detach().clamp_min(0.05)
+    for fam, (pos, lo, hi) in ctx.elastic.items():
+        if fam == "linear":
+            slope = out.linear_beta[..., pos].unsqueeze(1)  # [K, 1, N, Fb]
+            dlog = inputs.linear_dx_dlogx[..., pos]
+        else:
+            slope = out.groups[fam].slopes[..., pos]
+            dlog = inputs.groups[fam].du_dlogx[..., pos]
+        e = slope * dlog.unsqueeze(0)
+        if not log_scale:
+            e = e / level.unsqueeze(-1)
+        mean_e = torch.einsum("ktnf,kt->knf", e, ctx.fit_w)
+        total = total + (torch.relu(lo - mean_e).pow(2) + torch.relu(mean_e - hi).pow(2)).sum(-1).mean(-1)
+    return total
+
+
+def channel_revenue(out: NAMOutput, ctx: LossContext, log_scale: bool) -> torch.Tensor:
+    """``[K, C]`` weighted revenue attributed to each channel over the fitted periods."""
+    if log_scale:
+        yhat = torch.exp(out.eta) * ctx.target_mean  # [K, T, N]
+        share = -torch.expm1(-out.saturation.unsqueeze(2) * out.media.amplitude.unsqueeze(1))  # [K,T,N,C]
+        return torch.einsum("ktn,ktnc,kt->kc", yhat, share, ctx.fit_w)
+    return torch.einsum("ktc,knc,n,kt->kc", out.saturation, out.media.amplitude, ctx.target_mean, ctx.fit_w)
+
+
+def media_penalties(out: NAMOutput, ctx: LossContext, log_scale: bool, need: dict[str, bool]) -> tuple[torch.Tensor, torch.Tensor]:
+    k = out.eta.shape[0]
+    zero = torch.zeros(k, dtype=DTYPE)
+    if out.media is None or not (need["roas_prior"] or need["spend_share"]):
+        return zero, zero
+    revenue = channel_revenue(out, ctx, log_scale)
+    roas_pen = zero
+    if need["roas_prior"]:
+        roas = revenue / ctx.spend_money.clamp_min(1e-12)
+        has = ~torch.isnan(ctx.roas_lo)
+        lo, hi = torch.nan_to_num(ctx.roas_lo), torch.nan_to_num(ctx.roas_hi, nan=1.0)
+        below = torch.relu(lo - roas) / lo.clamp_min(1e-6)
+        above = torch.relu(roas - hi) / hi.clamp_min(1e-6)
+        roas_pen = ((below.pow(2) + above.pow(2)) * has).sum(-1)
+    share_pen = zero
+    if need["spend_share"]:
+        eff = revenue.clamp_min(0) / revenue.clamp_min(0).sum(-1, keepdim=True).clamp_min(1e-12)
+        spend = ctx.spend_money / ctx.spend_money.sum(-1, keepdim=True).clamp_min(1e-12)
+        share_pen = torch.sqrt((eff - spend).pow(2).sum(-1) + 1e-12)
+    return roas_pen, share_pen
+
+
+def loss_terms(model: NAM, out: NAMOutput, inputs: ModelInputs, ctx: LossContext) -> dict[str, torch.Tensor]:
+    """Every term of the objective, ``[K]`` each, plus ``val`` (not differentiated) when there is a validation slice."""
+    log_scale = model.cfg.target_scale == "log"
+    w = ctx.weights
+    terms = {"fit": weighted_mse(out.eta, ctx.y, ctx.fit_w)}
+    terms["constraint"] = constraint_penalty(model, out)
+    terms["hierarchy"] = hierarchy_penalty(model, model.flat) / ctx.n_obs
+    terms["smoothness"] = smoothness_penalty(model, out) if w["smoothness"] > 0 else torch.zeros_like(terms["fit"])
+    terms["elasticity"] = elasticity_penalty(out, inputs, ctx, log_scale)
+    need = {"roas_prior": w["roas_prior"] > 0 and bool((~torch.isnan(ctx.roas_lo)).any()), "spend_share": w["spend_share"] > 0}
+    terms["roas_prior"], terms["spend_share"] = media_penalties(out, ctx, log_scale, need)
+    terms["l2"] = (model.flat.pow(2) * ctx.l2_mask).sum(-1)
+    if ctx.val_w is not None:
+        with torch.no_grad():
+            terms["val"] = weighted_mse(out.eta, ctx.y, ctx.val_w)
+    return terms
+
+
+def total_loss(terms: dict[str, torch.Tensor], weights: dict[str, float], anneal: float) -> torch.Tensor:
+    """``[K]`` weighted sum of the terms (see module docstring)."""
+    total = terms["fit"] + weights["l2"] * terms["l2"]
+    for name in ("constraint", "hierarchy", "smoothness", "elasticity", "roas_prior", "spend_share"):
+        factor = anneal if name in ANNEALED else 1.0
+        if weights[name] > 0:
+            total = total + weights[name] * factor * terms[name]
+    return total
+
+
+def roas_bounds(channels: list[str], priors: dict | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[C]`` lower/upper ROAS bounds from ``settings.model.roas_priors`` (nan where none)."""
+    lo = np.full(len(channels), np.nan)
+    hi = np.full(len(channels), np.nan)
+    for name, rng in (priors or {}).items():
+        if name not in channels:
+            raise ValueError(f"settings.model.roas_priors names channel '{name}', which is not in the data: {channels}")
+        a, b = float(rng[0]), float(rng[1])
+        if not 0 <= a < b:
+            raise ValueError(f"settings.model.roas_priors['{name}'] must be [lo, hi] with 0 <= lo < hi, got {rng}")
+        lo[channels.index(name)], hi[channels.index(name)] = a, b
+    return torch.as_tensor(lo, dtype=DTYPE), torch.as_tensor(hi, dtype=DTYPE)

@@ -1,0 +1,1 @@
+"""Thin Dagster adapters over mmm_pipeline.core, one folder per stage."""

@@ -1,0 +1,1 @@
+"""Dagster assets of the evaluation stage (thin wrappers over mmm_pipeline.core)."""

@@ -1,0 +1,1 @@
+"""Dagster assets of the inference stage (thin wrappers over mmm_pipeline.core)."""

@@ -1,0 +1,114 @@
+"""Baselines: shared design, time-series CV, and identical folds to the NAM walk-forward."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmm_pipeline.core.evaluate import baselines as bl
+from mmm_pipeline.core.features.model_data import FeatureSpec, ModelData
+from mmm_pipeline.core.train import walk_forward as wf
+
+SETTINGS = {"walk_forward": {"window": "expanding", "initial_months": 4}, "baselines": {"gbt_max_iter": 30}}
+
+
+def linear_data(periods: int = 36, nodes: int = 2, noise: float = 0.0, seed: int = 1) -> ModelData:
+    """Weekly data whose target is exactly linear in the baselines' own design (decay 0.5/week)."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2022-01-03", periods=periods, freq="W-MON")
+    spend = rng.gamma(2.0, 10.0, size=(periods, 2))
+    stock = bl.geometric_adstock(spend, 0.5)
+    price = 5.0 + rng.normal(0, 0.3, size=(periods, nodes))
+    y = 100.0 * (1 + np.arange(nodes))[None, :] + stock @ np.array([[1.5], [0.5]]) - 8.0 * price
+    y = y + noise * rng.normal(size=y.shape)
+    X = np.concatenate([np.repeat(spend[:, None, :], nodes, axis=1), price[:, :, None]], axis=2)
+    features = [FeatureSpec("tv", "media", "marketing"), FeatureSpec("radio", "media", "marketing"),
+                FeatureSpec("price", "decreasing", "pricing", national=False)]
+    return ModelData(dates=dates, nodes=[f"n{i}" for i in range(nodes)], node_category=["c"] * nodes, X=X, y=y,
+                     features=features, frequency="weekly", target_name="sales", dataset="linear")
+
+
+def test_geometric_adstock_and_decay_by_frequency():
+    out = bl.geometric_adstock(np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]), 0.5)
+    np.testing.assert_allclose(out, [[1.0, 0.0], [0.5, 2.0], [0.25, 1.0]])
+    assert bl.baseline_decay("weekly", 7.0) == pytest.approx(0.5)
+    assert bl.baseline_decay("daily", 7.0) == pytest.approx(0.5 ** (1 / 7))
+    with pytest.raises(ValueError, match="unknown frequency"):
+        bl.baseline_decay("hourly", 7.0)
+
+
+def test_design_flattens_nodes_with_one_hot_and_national_media():
+    data = linear_data(nodes=3)
+    design = bl.design_matrix(data, 0.5)
+    assert design.columns == ["tv_adstock", "radio_adstock", "price", "node=n0", "node=n1", "node=n2"]
+    assert design.X.shape == (36 * 3, 6)
+    row = 5 * 3 + 2  # period 5, node n2
+    assert design.X[row, 2] == data.X[5, 2, 2] and design.X[row, 5] == 1.0 and design.y[row] == data.y[5, 2]
+    np.testing.assert_array_equal(design.spline_columns, [0, 1, 2])
+
+
+def test_settings_accept_a_model_list_and_reject_unknown_models():
+    assert bl.BaselineSettings.from_settings({"baselines": ["ols", "gbt"]}).models == ("ols", "gbt")
+    with pytest.raises(ValueError, match="unknown models \\['xgb'\\]"):
+        bl.BaselineSettings.from_settings({"baselines": {"models": ["xgb"]}})
+
+
+def test_linear_baselines_recover_a_linear_truth_out_of_sample():
+    data = linear_data()
+    folds = wf.make_folds(data, SETTINGS)
+    table = bl.run_baselines(data, folds, SETTINGS).set_index("model")
+    assert list(table.index) == list(bl.BASELINE_MODELS)
+    assert table.loc["ols", "r2"] > 0.999
+    assert table.loc["ridge", "r2"] > 0.95
+    assert table.loc["spline_gam", "r2"] > 0.9
+    assert (table["n_folds"] == len(folds)).all() and (table["train_seconds"] > 0).all()
+    assert bl.baselines_for_summary(table.reset_index())[0]["model"] == "ols"
+
+
+def test_baselines_train_and_predict_on_exactly_the_fold_rows(monkeypatch):
+    """Spy on every estimator: its training targets and prediction rows are the fold's masks."""
+    data = linear_data(noise=1.0)
+    folds = wf.make_folds(data, SETTINGS)
+    seen: list[tuple[np.ndarray, int]] = []
+    real = bl._estimator
+
+    class Spy:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def fit(self, X, y):
+            seen.append(("fit", np.asarray(y).copy()))
+            self.inner.fit(X, y)
+            return self
+
+        def predict(self, X):
+            seen.append(("predict", len(X)))
+            return self.inner.predict(X)
+
+    monkeypatch.setattr(bl, "_estimator", lambda *a, **k: Spy(real(*a, **k)))
+    run = bl.run_baseline_folds(data, folds, SETTINGS)
+    fits = [y for kind, y in seen if kind == "fit"]
+    predicts = [n for kind, n in seen if kind == "predict"]
+    expected = [data.y[f.train_mask].reshape(-1) for f in folds for _ in bl.BASELINE_MODELS]
+    assert len(fits) == len(expected)
+    for got, want in zip(fits, expected):
+        np.testing.assert_array_equal(got, want)
+    assert predicts == [f.n_test * len(data.nodes) for f in folds for _ in bl.BASELINE_MODELS]
+    for fold in folds:
+        rows = run.folds[run.folds["fold"] == fold.month]
+        assert set(rows["train_digest"]) == {fold.train_digest} and set(rows["test_digest"]) == {fold.test_digest}
+        for _, part in run.predictions[run.predictions["fold"] == fold.month].groupby("model"):
+            assert set(pd.DatetimeIndex(part["date"])) == set(data.dates[fold.test_mask])
+
+
+def test_ridge_cv_splits_never_validate_on_earlier_periods():
+    period = np.repeat(np.arange(20), 3)
+    for train_rows, val_rows in bl._time_splits(period, 4):
+        assert period[train_rows].max() < period[val_rows].min()
+        assert len(set(period[val_rows])) * 3 == len(val_rows)  # whole periods, every node
+
+
+def test_non_finite_features_are_rejected_with_the_column_named():
+    data = linear_data()
+    data.X[3, 1, 2] = np.nan
+    with pytest.raises(ValueError, match="non-finite feature values in \\['price'\\]"):
+        bl.design_matrix(data, 0.5)

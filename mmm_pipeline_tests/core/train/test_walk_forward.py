@@ -1,0 +1,183 @@
+"""Walk-forward folds: month partitions, no leakage, aggregation and the fold model run."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from mmm_pipeline.core.features.model_data import FeatureSpec, ModelData
+from mmm_pipeline.core.train import walk_forward as wf
+
+SETTINGS = {"walk_forward": {"window": "expanding", "rolling_months": 6, "initial_months": 3, "tuning_folds": 0}}
+
+
+def tiny_data(periods: int = 40, freq: str = "W-MON", nodes: int = 2, seed: int = 0) -> ModelData:
+    """Weekly two-node data with two adstocked media, a per-node price and an event."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2023-01-02", periods=periods, freq=freq)
+    spend = rng.gamma(2.0, 50.0, size=(periods, 2))
+    stock = np.zeros_like(spend)
+    for t in range(periods):
+        stock[t] = spend[t] + (0.5 * stock[t - 1] if t else 0.0)
+    price = 10.0 + rng.normal(0, 0.5, size=(periods, nodes))
+    event = (rng.random(periods) < 0.1).astype(float)
+    level = np.linspace(500.0, 800.0, nodes)
+    y = (level[None, :] + 0.8 * stock[:, [0]] + 0.4 * np.sqrt(stock[:, [1]]) * 10
+         - 20.0 * (price - 10.0) + 60.0 * event[:, None] + rng.normal(0, 5.0, size=(periods, nodes)))
+    X = np.concatenate(
+        [np.repeat(spend[:, None, :], nodes, axis=1), price[:, :, None], np.repeat(event[:, None, None], nodes, axis=1)],
+        axis=2,
+    )
+    features = [
+        FeatureSpec("tv", "media", "marketing"),
+        FeatureSpec("search", "media", "marketing"),
+        FeatureSpec("price", "decreasing", "pricing", national=False),
+        FeatureSpec("promo", "linear", "temporal"),
+    ]
+    names = [f"n{i}" for i in range(nodes)]
+    return ModelData(dates=dates, nodes=names, node_category=["c"] * nodes, X=X, y=y, features=features,
+                     frequency="weekly" if freq.startswith("W") else "daily", target_name="sales", dataset="tiny")
+
+
+# ---------------------------------------------------------------------------------------------
+# months and folds
+# ---------------------------------------------------------------------------------------------
+
+
+def test_fold_months_are_the_data_months_after_the_initial_window():
+    data = tiny_data(40)  # 2023-01-02 .. 2023-10-02, weekly
+    months = wf.data_months(data.dates)
+    assert months[0] == "2023-01" and months[-1] == "2023-10"
+    assert wf.fold_months(data.dates, SETTINGS) == months[3:]
+
+
+def test_week_belongs_to_the_month_of_its_start_date():
+    dates = pd.DatetimeIndex(["2024-04-22", "2024-04-29", "2024-05-06"])  # 29 Apr runs into May
+    assert list(wf.period_months(dates)) == ["2024-04", "2024-04", "2024-05"]
+
+
+@pytest.mark.parametrize("freq,step", [("D", 31), ("W-MON", 5), ("MS", 1)])
+def test_a_new_month_of_data_adds_exactly_one_partition(freq, step):
+    dates = pd.date_range("2022-01-03" if freq != "MS" else "2022-01-01", periods=500 if freq == "D" else 80, freq=freq)
+    whole_months = wf.data_months(dates)
+    before = dates[wf.period_months(dates) <= whole_months[-3]]
+    after = dates[wf.period_months(dates) <= whole_months[-2]]
+    old, new = wf.fold_months(before, SETTINGS), wf.fold_months(after, SETTINGS)
+    assert new[:-1] == old and len(new) == len(old) + 1 and new[-1] == whole_months[-2]
+
+
+@hsettings(max_examples=30, deadline=None)
+@given(
+    periods=st.integers(min_value=20, max_value=400),
+    freq=st.sampled_from(["D", "W-MON", "W-SUN", "MS"]),
+    window=st.sampled_from(["expanding", "rolling"]),
+    initial=st.integers(min_value=1, max_value=6),
+    rolling=st.integers(min_value=1, max_value=8),
+    start=st.dates(min_value=pd.Timestamp("2015-01-01").date(), max_value=pd.Timestamp("2025-01-01").date()),
+)
+def test_folds_never_train_on_the_future(periods, freq, window, initial, rolling, start):
+    dates = pd.date_range(start, periods=periods, freq=freq)
+    data = ModelData(dates=dates, nodes=["total"], node_category=["total"], X=np.zeros((periods, 1, 1)),
+                     y=np.zeros((periods, 1)), features=[FeatureSpec("x", "free", "brand")], frequency="daily",
+                     target_name="y")
+    cfg = {"walk_forward": {"window": window, "rolling_months": rolling, "initial_months": initial}}
+    months = wf.period_months(dates)
+    for fold in wf.make_folds(data, cfg):
+        train, test = dates[fold.train_mask], dates[fold.test_mask]
+        assert train.max() < test.min()
+        assert set(months[fold.test_mask]) == {fold.month}
+        assert not (fold.train_mask & fold.test_mask).any()
+        assert fold.end == np.flatnonzero(fold.test_mask)[-1] + 1
+        train_months = sorted(set(months[fold.train_mask]))
+        if window == "rolling":
+            assert len(train_months) <= rolling
+        assert train_months[-1] < fold.month  # trained up to the end of the month before
+
+
+def test_expanding_and_rolling_windows_cover_the_right_months():
+    data = tiny_data(60)
+    last = wf.fold_months(data.dates, SETTINGS)[-1]
+    expanding = wf.make_fold(data, last, SETTINGS)
+    assert expanding.train_mask[0] and expanding.n_train == int((wf.period_months(data.dates) < last).sum())
+    rolling = wf.make_fold(data, last, {"walk_forward": {**SETTINGS["walk_forward"], "window": "rolling",
+                                                         "rolling_months": 2}})
+    assert sorted(set(wf.period_months(data.dates)[rolling.train_mask])) == wf.data_months(data.dates)[-3:-1]
+
+
+def test_make_fold_rejects_a_month_without_enough_training():
+    data = tiny_data(40)
+    with pytest.raises(ValueError, match="not a walk-forward test month; valid months are 2023-04..2023-10"):
+        wf.make_fold(data, "2023-02", SETTINGS)
+    with pytest.raises(ValueError, match="initial_months"):
+        wf.fold_months(data.dates, {"walk_forward": {"initial_months": 0}})
+
+
+def test_tuning_months_exclude_the_holdout_and_honour_tuning_folds():
+    data = tiny_data(40)  # last date 2023-10-02; 6 hold-out weeks start 2023-08-28
+    folds = wf.fold_months(data.dates, SETTINGS)
+    tuning = wf.tuning_fold_months(data.dates, SETTINGS, holdout_periods=6)
+    assert tuning == [m for m in folds if m < "2023-08"]
+    first_two = wf.tuning_fold_months(data.dates, {"walk_forward": {**SETTINGS["walk_forward"], "tuning_folds": 2}}, 6)
+    assert first_two == folds[:2]
+    assert wf.tuning_fold_months(data.dates, SETTINGS, holdout_periods=6, max_folds=2) == tuning[-2:]
+
+
+# ---------------------------------------------------------------------------------------------
+# aggregation on hand-made fold results
+# ---------------------------------------------------------------------------------------------
+
+
+def _result(data: ModelData, month: str, error: float, tv_elasticity: float, tv_roas: float) -> wf.FoldResult:
+    fold = wf.make_fold(data, month, SETTINGS)
+    rows = np.flatnonzero(fold.test_mask)
+    frame = wf._fold_frame(data, fold, rows, data.y[rows] + error)
+    return wf.FoldResult(predictions=frame, metrics=wf.fold_metrics(data, fold, frame),
+                         elasticities={"tv": tv_elasticity, "price": -1.0}, roas={"tv": tv_roas},
+                         decay={"tv": 0.5}, **wf._base(fold, data, "ok", ""))
+
+
+def test_aggregate_pools_predictions_and_measures_fold_stability():
+    data = tiny_data(40)
+    months = wf.fold_months(data.dates, SETTINGS)[:3]
+    results = [_result(data, m, e, el, r) for m, e, el, r in zip(months, [1.0, -2.0, 3.0], [0.1, 0.2, 0.3], [2, 2, 2])]
+    skipped = wf.FoldResult(predictions=pd.DataFrame(columns=wf.PREDICTION_COLUMNS),
+                            **wf._base(wf.make_fold(data, wf.fold_months(data.dates, SETTINGS)[3], SETTINGS), data,
+                                       "skipped", "too few periods"))
+    summary = wf.aggregate_folds([results[2], skipped, results[0], results[1]])
+    pooled = summary.predictions
+    assert list(pooled["fold"].unique()) == months  # sorted by date whatever the input order
+    errors = pooled["predicted"] - pooled["actual"]
+    assert summary.overall["rmse"] == pytest.approx(float(np.sqrt(np.mean(errors**2))))
+    assert summary.stability["tv"] == pytest.approx(np.std([0.1, 0.2, 0.3], ddof=1) / 0.2)
+    assert summary.stability["roas:tv"] == pytest.approx(0.0)
+    r2s = summary.folds.loc[summary.folds["status"] == "ok", "r2"].to_numpy()
+    assert summary.fold_r2["std"] == pytest.approx(np.std(r2s, ddof=1))
+    assert summary.fold_r2["range"] == pytest.approx(r2s.max() - r2s.min())
+    assert summary.skipped == {skipped.month: "too few periods"}
+    assert summary.overall_total["rmse"] == pytest.approx(
+        float(np.sqrt(np.mean((errors.groupby(pooled["date"]).sum()) ** 2))))
+    block = json.loads(json.dumps(summary.to_dict()))
+    assert [f["month"] for f in block["folds"]] == months
+    png = wf.fold_chart(summary, min_r2=0.75)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_aggregate_rejects_duplicate_months_and_fold_result_round_trips():
+    data = tiny_data(40)
+    month = wf.fold_months(data.dates, SETTINGS)[0]
+    result = _result(data, month, 1.0, 0.1, 2.0)
+    with pytest.raises(ValueError, match="repeat months"):
+        wf.aggregate_folds([result, result])
+    again = wf.FoldResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    pd.testing.assert_frame_equal(again.predictions, result.predictions, check_dtype=False)
+    assert again.metrics == pytest.approx(result.metrics, nan_ok=True)
+    assert again.train_digest == result.train_digest
+
+
+def test_coefficient_of_variation_edge_cases():
+    assert math.isnan(wf.coefficient_of_variation([1.0]))
+    assert wf.coefficient_of_variation([0.0, 0.0]) == 0.0
+    assert wf.coefficient_of_variation([-1.0, 1.0]) == math.inf
