@@ -106,8 +106,9 @@ def _require(obj: Any, keys: tuple[str, ...], where: str) -> list[str]:
 def _interval(obj: Any, where: str) -> list[str]:
     if not isinstance(obj, dict) or any(k not in obj for k in INTERVAL_KEYS):
         return [f"{where}: expected an interval {{mean, lo, hi}}, got {obj!r:.80}"]
-    values = [obj[k] for k in INTERVAL_KEYS]
-    if all(isinstance(v, (int, float)) for v in values) and not obj["lo"] <= obj["hi"] + 1e-9 * max(1.0, abs(obj["hi"])):
+    lo, hi = obj["lo"], obj["hi"]
+    finite = all(isinstance(v, (int, float, np.number)) and math.isfinite(v) for v in (lo, hi))
+    if finite and not lo <= hi + 1e-9 * max(1.0, abs(hi)):
         return [f"{where}: interval lo {obj['lo']} > hi {obj['hi']}"]
     return []
 

@@ -65,7 +65,7 @@ def table(frame: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> dg.TableMetada
             if col.type == "float" and value == "":
                 value = None
             values[col.name] = value
-        records.append(dg.TableRecord({k: v for k, v in values.items() if v is not None}))
+        records.append(dg.TableRecord(values))
     return dg.MetadataValue.table(records=records, schema=dg.TableSchema(columns=columns))
 
 

@@ -95,10 +95,10 @@ class DatasetIOManager(dg.ConfigurableIOManager):
             step = context.step_context if isinstance(context, dg.OutputContext) else None
             instance = step.instance if step is not None else context.instance
             base = Path(instance.storage_directory())
-        return base / "mmm" / self.dataset.name
+        return base
 
     def _path(self, context: dg.OutputContext | dg.InputContext, partition: str | None) -> Path:
-        folder = self._root(context).joinpath(*context.asset_key.path)
+        folder = asset_storage_dir(self._root(context), self.dataset.name, context.asset_key)
         return folder / f"{partition}.pkl" if partition is not None else folder / "value.pkl"
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
@@ -126,6 +126,11 @@ class DatasetIOManager(dg.ConfigurableIOManager):
                 f"{context.asset_key.to_user_string()} has no stored value for partition(s) {missing} of dataset "
                 f"'{self.dataset.name}'; materialize them first (python -m mmm_pipeline run, or a backfill)")
         return {k: _read_pickle(p, context.asset_key.to_user_string(), self.dataset.name) for k, p in paths.items()}
+
+
+def asset_storage_dir(storage_directory: str | Path, dataset_name: str, asset_key: dg.AssetKey) -> Path:
+    """Folder of one asset's stored values for one dataset."""
+    return Path(storage_directory).joinpath("mmm", dataset_name, *asset_key.path)
 
 
 def _atomic_pickle(path: Path, obj: Any) -> None:

@@ -3,7 +3,8 @@
 Money (spend, sales) is spread over the days of its source period and summed over the days of
 each modelling period, so monthly media becomes daily or weekly spend in proportion to days and
 totals are preserved. Levels (NPS, controls) are interpolated daily between the middles of
-their source periods and averaged over each modelling period. Flags take the maximum. Periods the
+their source periods and averaged over each modelling period ("hold" keeps them constant within
+their source period instead, a step function). Flags take the maximum. Periods the
 source does not cover come back as NaN, and the caller says which file falls short.
 """
 
@@ -15,7 +16,7 @@ import pandas as pd
 from mmm_pipeline.core.data import periods
 from mmm_pipeline.core.data.loaders import DATE
 
-How = Literal["sum", "mean", "max"]
+How = Literal["sum", "mean", "hold", "max"]
 
 
 def to_periods(frame: pd.DataFrame, columns: list[str], source_frequency: str, starts: pd.DatetimeIndex,
@@ -31,14 +32,17 @@ def to_periods(frame: pd.DataFrame, columns: list[str], source_frequency: str, s
         return direct.astype(float)
     day_index, daily = _daily(frame, columns, source_frequency, how)
     ends = periods.next_start(starts, frequency)
+    lo = day_index.searchsorted(starts)
+    hi = day_index.searchsorted(ends)
+    covered = (hi - lo) >= np.asarray((ends - starts).days)  # every day of the period has a value
     out = np.full((len(starts), len(columns)), np.nan)
-    for i, (start, end) in enumerate(zip(starts, ends)):
-        lo, hi = day_index.searchsorted(start), day_index.searchsorted(end)
-        needed = (end - start).days
-        if hi - lo < needed:
-            continue  # not fully covered: leave NaN for the caller to report
-        block = daily[lo:hi]
-        out[i] = block.sum(0) if how == "sum" else block.mean(0) if how == "mean" else block.max(0)
+    if how == "max":
+        for i in np.flatnonzero(covered & (hi > lo)):  # flags: few periods, no cumulative trick for max
+            out[i] = daily[lo[i]:hi[i]].max(0)
+    else:
+        cumulative = np.vstack([np.zeros((1, len(columns))), np.cumsum(daily, axis=0)])
+        sums = cumulative[hi] - cumulative[lo]
+        out[covered] = sums[covered] if how == "sum" else sums[covered] / (hi - lo)[covered, None]
     return pd.DataFrame(out, index=starts, columns=columns)
 
 
@@ -52,7 +56,7 @@ def _daily(frame: pd.DataFrame, columns: list[str], source_frequency: str, how: 
     values = frame[columns].to_numpy(dtype=float)
     if how == "sum":
         daily = np.repeat(values / lengths[:, None], lengths, axis=0)
-    elif how == "max":
+    elif how in ("max", "hold"):
         daily = np.repeat(values, lengths, axis=0)
     else:
         mids = (starts.values.astype("datetime64[D]").astype(np.int64) + lengths / 2.0)

@@ -253,7 +253,7 @@ def _text_in_numbers(frame: pd.DataFrame, col: str, bad: pd.Series, src: SourceC
                      config: DatasetConfig, source_name: str) -> DataIssue:
     examples = frame.loc[bad, col].head(5)
     fix = "replace them with plain numbers (no units, currency signs or notes)"
-    if src.thousands is None and examples.str.contains(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$", regex=True).any():
+    if src.thousands is None and examples.str.contains(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$", regex=True).any():
         fix = f"the values use ',' as a thousands separator: set `thousands: \",\"` in {_where(config, source_name)}"
     elif src.na_values == [] and examples.isin(["NA", "\\N", "null", "NULL", "-", "n/a"]).any():
         fix = (f"if these mark missing values, list them under `na_values` in {_where(config, source_name)} "

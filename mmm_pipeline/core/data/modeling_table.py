@@ -126,17 +126,21 @@ def _node_columns(config: DatasetConfig, fact: pd.DataFrame) -> tuple[pd.Series,
     if h.level == "category" or h.subcategory is None:
         return category, category
     sub = fact[h.subcategory].astype(str)
-    clashes = sub.groupby(sub).transform(lambda s: category[s.index].nunique() > 1)
+    parents = pd.DataFrame({"cat": category.to_numpy(), "sub": sub.to_numpy()}).groupby("sub")["cat"].nunique()
+    clashes = sub.map(parents > 1).astype(bool)
     node = sub.where(~clashes, category + "/" + sub)  # same sub-category name in two categories
     return node, category
 
 
 def _fact_by_node(config: DatasetConfig, fact: pd.DataFrame, report: TableReport
                   ) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
-    """Target and prices summed per (period, node); periods are the fact's, complete ones only."""
+    """Target and prices summed per (period, node); periods are the fact's, complete ones only.
+
+    A fact source finer than the modelling frequency is summed into months or Monday-start weeks.
+    """
     src = config.sources[fact_source(config)]
     node, category = _node_columns(config, fact)
-    frame = pd.DataFrame({DATE: period_of(fact[DATE], config.frequency, fact[DATE].min()), "node": node.values,
+    frame = pd.DataFrame({DATE: period_of(fact[DATE], config.frequency), "node": node.values,
                           "category": category.values}, index=fact.index)
     target = config.target.column
     frame[config.target.name] = fact[target].to_numpy(dtype=float)
@@ -218,6 +222,8 @@ def _national_columns(config: DatasetConfig, sources: Mapping[str, pd.DataFrame]
             frame = frame.groupby(DATE, as_index=False).first()  # national columns repeat across nodes
         for how in ("sum", "mean", "max"):
             group = [u for u in uses if ROLE_HOW[u.role] == how]
+            if how == "mean" and level_alignment(config) == "hold":
+                how = "hold"
             if group:
                 aligned = to_periods(frame, [u.column for u in group], src.frequency, starts, config.frequency, how)
                 aligned.columns = [u.name for u in group]
@@ -233,6 +239,11 @@ def _national_columns(config: DatasetConfig, sources: Mapping[str, pd.DataFrame]
     return national.loc[:, ~national.columns.duplicated()]
 
 
+def level_alignment(config: DatasetConfig) -> str:
+    """How coarser brand/control levels reach finer periods: ``interpolate`` (default) or ``hold``."""
+    return str((config.settings.get("features") or {}).get("level_alignment", "interpolate"))
+
+
 def _report_coverage(aligned: pd.DataFrame, config: DatasetConfig, source_name: str, frame: pd.DataFrame,
                      issues: list[DataIssue]) -> None:
     uncovered = aligned.index[aligned.isna().any(axis=1)]
@@ -243,7 +254,7 @@ def _report_coverage(aligned: pd.DataFrame, config: DatasetConfig, source_name: 
     shown = ", ".join(str(d.date()) for d in uncovered[:5]) + (f" and {len(uncovered) - 5} more"
                                                                 if len(uncovered) > 5 else "")
     issues.append(DataIssue(
-        f"covers {first.date()}..{last.date()} but the modelling periods need {len(uncovered)} more: {shown}",
+        f"covers {first.date()}..{last.date()} but {len(uncovered)} modelling period(s) fall outside it: {shown}",
         "extend the file to cover the sales dates, or set `window` in the dataset YAML to the common range",
         file=display_path(config.source_path(source_name)), column=", ".join(aligned.columns[aligned.isna().any()]),
         check="coverage"))

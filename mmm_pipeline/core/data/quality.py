@@ -143,7 +143,11 @@ def _resolution(values: pd.DataFrame, multiplier: float) -> float:
 
 
 def check_outliers(table: pd.DataFrame, config: DatasetConfig) -> CheckResult:
-    """IQR fences and a trailing rolling z-score for the target (per node, on logs) and spend."""
+    """IQR fences and a trailing rolling z-score for the target (per node, on logs) and spend.
+
+    Logs for the target because a sales collapse is a ratio (DT Mart's August 2015 is 0.1% of a
+    normal month); spend fences ignore zero periods, which are flighting, not outliers.
+    """
     q = quality_settings(config)
     window = int(q["z_window"] or Z_WINDOW[config.frequency])
     found: dict[str, Any] = {}
@@ -153,8 +157,8 @@ def check_outliers(table: pd.DataFrame, config: DatasetConfig) -> CheckResult:
         if hits:
             found[f"{config.target.name}[{node}]"] = hits
     per_period = table.drop_duplicates(DATE).set_index(DATE)
-    for ch in config.channel_names:
-        hits = _outliers(per_period[ch], q["iqr_k"], q["z_threshold"], window)
+    for ch in config.channel_names:  # fences on non-zero spend: dark periods are not outliers
+        hits = _outliers(per_period[ch].where(per_period[ch] > 0), q["iqr_k"], q["z_threshold"], window)
         if hits:
             found[ch] = hits
     meta = {"iqr_k": q["iqr_k"], "z_threshold": q["z_threshold"], "z_window": window, "series": found,
@@ -167,6 +171,8 @@ def check_outliers(table: pd.DataFrame, config: DatasetConfig) -> CheckResult:
 
 def _outliers(series: pd.Series, k: float, z_max: float, window: int) -> dict[str, list[str]] | None:
     s = series.astype(float)
+    if s.notna().sum() < 4:
+        return None
     q1, q3 = s.quantile([0.25, 0.75])
     iqr = q3 - q1
     iqr_hit = s.index[((s < q1 - k * iqr) | (s > q3 + k * iqr)) & (iqr > 0)]

@@ -122,8 +122,10 @@ class ModelingTable(DatedTable):
 
     @pa.dataframe_check(name="sorted_by_date_node")
     def sorted_by_date_node(cls, df: pd.DataFrame) -> bool:
-        order = df[[DATE, "node"]].apply(tuple, axis=1)
-        return bool(order.is_monotonic_increasing)
+        dates, nodes = df[DATE].to_numpy(), df["node"].to_numpy(dtype=object)
+        later = dates[1:] > dates[:-1]
+        same_date_next_node = (dates[1:] == dates[:-1]) & (nodes[1:] > nodes[:-1])
+        return bool((later | same_date_next_node).all())
 
 
 BASES: dict[str, type[pa.DataFrameModel]] = {

@@ -132,6 +132,8 @@ def _portable(path: Path) -> str:
 
 
 def _write_dataset_yaml(sim: Simulation, out: Path, target: Path) -> Path:
+    if not sim.dataset_yaml:
+        raise ValueError(f"no dataset YAML template for the {sim.shape} shape (configs/datasets/ is missing)")
     raw = json.loads(json.dumps(sim.dataset_yaml))  # deep copy of plain data
     for source in raw["sources"].values():
         source["path"] = _portable(out / source["path"])

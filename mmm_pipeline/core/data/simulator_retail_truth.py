@@ -203,7 +203,7 @@ def _truth(name: str, seed: int, inp: "RetailInputs", resp: "RetailResponse", co
                 "trend_per_year": c.trend_per_year,
                 "seasonality_fourier_sin_cos": [[sig(a), sig(b)] for a, b in resp.season_coefs[k]],
                 "special_sale_effect": c.sale_effect,
-                "nps_effect": f"{c.nps_effect} * tanh((NPS - 50) / 8)",
+                "nps_effect": {"coefficient": c.nps_effect, "form": "coefficient * tanh((NPS - 50) / 8)"},
                 "media_beta_level_units": {ch: sig(resp.beta[k, i]) for i, ch in enumerate(channels)},
             }
             for k, c in enumerate(CATEGORIES)
@@ -225,7 +225,10 @@ def _members(category: str) -> np.ndarray:
 
 def _dataset_yaml(name: str) -> dict[str, Any]:
     """The shipped retail_daily dataset YAML with file paths relative to the output folder."""
-    raw = yaml.safe_load((DATASET_DIR / "retail_daily.yaml").read_text())
+    shipped = DATASET_DIR / "retail_daily.yaml"
+    if not shipped.is_file():  # an installed package without configs/: no YAML to offer
+        return {}
+    raw = yaml.safe_load(shipped.read_text())
     raw["name"] = name
     for key, filename in {"main": "sales_daily.csv", "media": "media_investment.csv", "nps": "monthly_nps.csv",
                           "special_sale": "special_sale.csv"}.items():

@@ -45,8 +45,8 @@ class WeeklyChannel:
 
     name: str
     level: float  # typical weekly spend on air
-    flights: tuple[tuple[int, int], tuple[int, int]] | None  # (on, off) run-length ranges; None: always on
-    dark_fraction: float  # always-on channels: share of weeks paused
+    flights: tuple[tuple[int, int], tuple[int, int]]  # (on, off) run-length ranges in weeks
+    dark_fraction: float  # extra single weeks paused at random (always-on channels)
     budget_exponent: float
     idio_sd: float
     decay: tuple[float, float]
@@ -57,10 +57,10 @@ class WeeklyChannel:
 
 WEEKLY_CHANNELS = [
     WeeklyChannel("tv", 60000.0, ((3, 6), (3, 8)), 0.0, 1.0, 0.15, (0.55, 0.80), (1.0, 2.0)),
-    WeeklyChannel("radio", 20000.0, ((2, 5), (2, 6)), 0.0, 1.0, 0.20, (0.35, 0.60), (0.8, 1.5)),
-    WeeklyChannel("social", 30000.0, None, 0.20, 1.0, 0.35, (0.20, 0.45), (1.2, 2.5)),
-    WeeklyChannel("search", 25000.0, None, 0.12, 0.7, 0.30, (0.10, 0.30), (2.0, 3.5)),
-    WeeklyChannel("display", 25000.0, ((2, 4), (2, 5)), 0.0, 0.8, 0.25, (0.25, 0.55), (0.8, 1.5)),
+    WeeklyChannel("radio", 37500.0, ((3, 6), (3, 7)), 0.0, 1.0, 0.20, (0.35, 0.60), (1.0, 2.0)),
+    WeeklyChannel("social", 30000.0, ((8, 20), (2, 5)), 0.05, 1.0, 0.50, (0.20, 0.45), (1.2, 2.5)),
+    WeeklyChannel("search", 25000.0, ((8, 20), (2, 5)), 0.05, 0.7, 0.50, (0.10, 0.30), (2.0, 3.5)),
+    WeeklyChannel("display", 37500.0, ((3, 6), (3, 7)), 0.0, 0.8, 0.25, (0.25, 0.55), (0.8, 1.5)),
 ]
 
 
@@ -68,7 +68,7 @@ def simulate_weekly(
     seed: int = 1,
     n_weeks: int = 156,
     *,
-    noise: float = 0.04,
+    noise: float = 0.03,
     media_share: float = 0.3,
     start: str = "2022-01-03",
     name: str | None = None,
@@ -90,43 +90,22 @@ def simulate_weekly(
     dates = pd.date_range(first, periods=n_weeks, freq="7D")
     spend = _spend(rng, dates)
     params = _draw_params(rng, spend)
-    weights = geometric_weights(params["decay"], WEEKLY_L_MAX)
-    sat = hill(adstock(spend, weights), params["half"], params["slope"])
+    sat = hill(adstock(spend, geometric_weights(params["decay"], WEEKLY_L_MAX)), params["half"], params["slope"])
     coef = np.array([sig(r * spend[:, i].sum() / sat[:, i].sum(), 6) for i, r in enumerate(params["roas"])])
     media = sat * coef[None, :]
-
-    t_years = (np.arange(n_weeks) - (n_weeks - 1) / 2) / 52.18
-    competitor = np.round(1.0e6 * np.exp(ar1(rng, n_weeks, 0.8, 0.08)), 0)
-    event = np.zeros(n_weeks)
-    event[rng.choice(np.arange(4, n_weeks - 4), size=max(2, n_weeks // 30), replace=False)] = 1.0
-    # base + the mean event lift make up the non-media share of mean revenue
-    base = sig(media.sum(axis=1).mean() * (1.0 - media_share) / media_share / (1.0 + 0.15 * event.mean()), 6)
-    season_coefs = peak_coefficients([0.08, 0.03], [340.0, 340.0])
-    gamma = sig(-0.03 * base / competitor.std(), 4)
-    components = {
-        "base": np.full(n_weeks, base),
-        "trend": base * 0.08 * t_years,
-        "seasonality": base * yearly_fourier(dates.dayofyear.to_numpy() + 3, season_coefs),
-        "competitor_sales": gamma * (competitor - competitor.mean()),
-        "promo_event": base * 0.15 * event,
-    }
+    components, controls, extra = _baseline(rng, dates, media.sum(axis=1).mean(), media_share)
     channels = [c.name for c in WEEKLY_CHANNELS]
-    for i, c in enumerate(channels):
-        components[c] = media[:, i]
+    components.update({c: media[:, i] for i, c in enumerate(channels)})
     noiseless = sum(components.values())
     revenue = np.round(noiseless + rng.normal(0.0, noise * noiseless.mean(), n_weeks), 2)
+    extra["noise"] = noise
 
     frame = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "revenue": revenue})
     for i, c in enumerate(channels):
         frame[f"{c}_spend"] = spend[:, i]
-    frame["competitor_sales"] = competitor.astype(np.int64)
-    frame["promo_event"] = event.astype(np.int64)
-    contributions = pd.DataFrame({"date": frame["date"], "revenue_observed": revenue, "revenue_noiseless": noiseless})
-    for key, value in components.items():
-        contributions[key] = value
-    contributions["media_total"] = media.sum(axis=1)
-    contributions = contributions.round(2)
-    extra = {"base": base, "gamma": gamma, "season": season_coefs, "noise": noise, "event_weeks": int(event.sum())}
+    frame = frame.assign(**controls)
+    contributions = pd.DataFrame({"date": frame["date"], "revenue_observed": revenue, "revenue_noiseless": noiseless,
+                                  **components, "media_total": media.sum(axis=1)}).round(2)
     truth = _truth(seed, name or f"sim_weekly_s{seed}", dates, spend, params, coef, components, noiseless,
                    revenue, extra)
     log.info("simulated weekly (seed %d): %d weeks, media share %.3f", seed, n_weeks, truth["totals"]["media_share"])
@@ -139,6 +118,33 @@ def simulate_weekly(
     )
 
 
+def _baseline(rng: np.random.Generator, dates: pd.DatetimeIndex, media_mean: float, media_share: float
+              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
+    """Non-media components (revenue units), the control and event columns, and their parameters.
+
+    The base is set so media make up ``media_share`` of mean revenue; trend and seasonality are
+    fractions of the base; the control enters linearly around its mean.
+    """
+    n = len(dates)
+    t_years = (np.arange(n) - (n - 1) / 2) / 52.18
+    competitor = np.round(1.0e6 * np.exp(ar1(rng, n, 0.8, 0.08)), 0)
+    event = np.zeros(n)
+    event[rng.choice(np.arange(4, n - 4), size=max(2, n // 30), replace=False)] = 1.0
+    # base + the mean event lift make up the non-media share of mean revenue
+    base = sig(media_mean * (1.0 - media_share) / media_share / (1.0 + 0.15 * event.mean()), 6)
+    season = peak_coefficients([0.08, 0.03], [340.0, 340.0])
+    gamma = sig(-0.03 * base / competitor.std(), 4)
+    components = {
+        "base": np.full(n, base),
+        "trend": base * 0.08 * t_years,
+        "seasonality": base * yearly_fourier(dates.dayofyear.to_numpy() + 3, season),  # mid-week
+        "competitor_sales": gamma * (competitor - competitor.mean()),
+        "promo_event": base * 0.15 * event,
+    }
+    controls = {"competitor_sales": competitor.astype(np.int64), "promo_event": event.astype(np.int64)}
+    return components, controls, {"base": base, "gamma": gamma, "season": season, "event_weeks": int(event.sum())}
+
+
 def _spend(rng: np.random.Generator, dates: pd.DatetimeIndex) -> np.ndarray:
     """``[T, C]`` weekly spend: shared seasonal budget x own noise x flighting, rounded to cents."""
     n = len(dates)
@@ -147,10 +153,9 @@ def _spend(rng: np.random.Generator, dates: pd.DatetimeIndex) -> np.ndarray:
     out = np.zeros((n, len(WEEKLY_CHANNELS)))
     for i, ch in enumerate(WEEKLY_CHANNELS):
         own = np.exp(ar1(rng, n, 0.3, ch.idio_sd) - ch.idio_sd**2 / 2)
-        if ch.flights is None:
-            on = random_dark(rng, n, ch.dark_fraction)
-        else:
-            on = flighting(rng, n, ch.flights[0], ch.flights[1])
+        on = flighting(rng, n, ch.flights[0], ch.flights[1], start_on=True)
+        if ch.dark_fraction:
+            on *= random_dark(rng, n, ch.dark_fraction)
         out[:, i] = ch.level * budget**ch.budget_exponent * own * on
     return np.round(out, 2)
 

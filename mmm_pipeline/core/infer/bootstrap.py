@@ -140,6 +140,10 @@ def fit_bootstrap(
     weights = masked_bootstrap_weights(mask, k, block, seed, scheme)
     if fit is None:
         from mmm_pipeline.core.train.trainer import fit_nam as fit
+    if boot.get("member_init"):
+        # "different": each replicate also starts from its own random initialisation, so the
+        # intervals include the spread between the local optima a non-convex fit can land in
+        settings = {**settings, "training": {**(settings.get("training") or {}), "member_init": boot["member_init"]}}
     log.info("bootstrap: fitting %d replicates at once (block length %d, %s scheme)", k, block, scheme)
     start = time.perf_counter()
     fitted = fit(data, settings, train_mask=mask, sample_weights=weights, n_models=k, seed=seed)

@@ -18,13 +18,13 @@ log = logging.getLogger(__name__)
 
 #: prefix of the columns that itemise the base (intercept, trend ...); they add up to ``base``
 BASE_PART_PREFIX = "base:"
-ID_COLUMNS = ["date", "node"]
+ID_COLUMNS = ["date", "node", "category"]
 
 
 def decomposition_frame(fitted: Any, data: ModelData) -> pd.DataFrame:
     """The decomposition.csv table: one row per (date, node), mean over the model's members.
 
-    Columns: ``date, node, actual, predicted, base``, one column per model feature (its
+    Columns: ``date, node, category, actual, predicted, base``, one column per model feature (its
     centred contribution, in target units), then ``base:<part>`` columns that itemise the
     base (they sum to ``base`` and are *not* drivers: do not add them to ``base`` again).
     """
@@ -40,6 +40,7 @@ def decomposition_frame(fitted: Any, data: ModelData) -> pd.DataFrame:
     columns: dict[str, np.ndarray] = {
         "date": np.repeat(np.asarray(data.dates), n),
         "node": np.tile(np.asarray(data.nodes, dtype=object), t),
+        "category": np.tile(np.asarray(data.node_category, dtype=object), t),
         "actual": data.y.reshape(-1),
         "predicted": base.reshape(-1) + contrib.reshape(t * n, -1).sum(axis=1),
         "base": base.reshape(-1),

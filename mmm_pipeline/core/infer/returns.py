@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 #: channel_summary columns reported as intervals in channels.json
 INTERVAL_COLUMNS = ("spend", "contribution", "share", "roas", "mroas")
+#: saturation_params entries already reported as their own channels.json fields
+REPORTED_ELSEWHERE = ("decay", "saturation_spend")
 #: kinds whose elasticity d log y / d log x is meaningful (0/1 events and Fourier terms are not)
 ELASTICITY_KINDS = ("media", "decreasing", "increasing", "concave", "free")
 
@@ -58,6 +60,46 @@ def _robust_number(values: np.ndarray) -> float | None:
     return float(np.median(finite)) if finite.size else None
 
 
+def data_identifiability(
+    data: ModelData, min_cv: float = 0.1, max_correlation: float = 0.95, train_mask: np.ndarray | None = None
+) -> dict[str, str]:
+    """Per channel, why the spend itself cannot identify an effect ("" when it can).
+
+    The bootstrap only measures how much estimates move when the periods are resampled. It
+    cannot see a confound that every resample shares: a channel whose spend barely varies is
+    indistinguishable from the intercept, and two channels that always move together can
+    trade effect between them freely. A model then splits the effect by its initialisation or
+    regularisation, every replicate agrees, and the interval is falsely narrow. These checks
+    look at the spend directly.
+    """
+    spend = np.asarray(data.spend, dtype=float)
+    if train_mask is not None:
+        spend = spend[np.asarray(train_mask, dtype=bool)]
+    names = list(data.channel_names)
+    mean = spend.mean(axis=0)
+    sd = spend.std(axis=0)
+    reasons: dict[str, str] = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = np.where(mean > 0, sd / mean, 0.0)
+        corr = np.corrcoef(spend, rowvar=False) if spend.shape[1] > 1 else np.ones((1, 1))
+    for c, ch in enumerate(names):
+        if mean[c] <= 0:
+            reasons[ch] = "no spend in the data: there is nothing to estimate a return from"
+        elif cv[c] < min_cv:
+            reasons[ch] = (
+                f"spend barely varies (coefficient of variation {cv[c]:.1%}, minimum {min_cv:.0%}): its effect "
+                "cannot be separated from the base"
+            )
+        else:
+            close = np.isfinite(corr[c]) & (np.abs(corr[c]) > max_correlation)
+            partners = [names[j] for j in np.flatnonzero(close) if j != c]
+            reasons[ch] = (
+                f"spend moves together with {partners} (|correlation| > {max_correlation:.2f}): the data cannot "
+                "split the effect between them"
+            ) if partners else ""
+    return reasons
+
+
 def roas_intervals(fitted: Any, data: ModelData, level: float = 0.95) -> dict[str, Interval]:
     """ROAS interval per channel over the whole data period."""
     flat = summary_long(fitted.channel_summary(data))
@@ -69,11 +111,14 @@ def channel_results(
     data: ModelData,
     settings: dict[str, Any],
     current_spend_per_period: np.ndarray,
+    train_mask: np.ndarray | None = None,
 ) -> dict[str, dict[str, Any]]:
     """channels.json: per channel returns with intervals, identification, adstock and saturation.
 
     ``current_spend_per_period`` is :func:`mmm_pipeline.core.plan.horizon.current_spend`, so the
-    channel table and the optimizer compare against the same run-rate.
+    channel table and the optimizer compare against the same run-rate. A channel is identified
+    when its ROAS interval passes :func:`identification` *and* its spend passes
+    :func:`data_identifiability` (``train_mask``: the periods the model was fitted on).
     """
     boot = settings.get("bootstrap") or {}
     level = float(boot.get("level", 0.95))
@@ -82,12 +127,18 @@ def channel_results(
     flat = summary_long(fitted.channel_summary(data))
     adstock = np.asarray(fitted.adstock_weights(), dtype=float)  # [K, C, L]
     sat = {name: np.asarray(v, dtype=float) for name, v in fitted.saturation_params().items()}
+    spend_reasons = data_identifiability(
+        data, float(boot.get("min_spend_cv", 0.1)), float(boot.get("max_spend_correlation", 0.95)), train_mask
+    )
     channels = list(data.channel_names)
     out: dict[str, dict[str, Any]] = {}
     for c, ch in enumerate(channels):
         entry: dict[str, Any] = {col: interval_dict(_per_channel(flat, ch, col), level) for col in INTERVAL_COLUMNS}
         roas = interval(_per_channel(flat, ch, "roas"), level)
         identified, reason = identification(roas, max_half)
+        if spend_reasons.get(ch):
+            identified = False
+            reason = "; ".join(r for r in (reason, spend_reasons[ch]) if r)
         entry["saturation_spend"] = _robust_number(_per_channel(flat, ch, "saturation_spend"))
         entry["mroas_one_spend"] = _robust_number(_per_channel(flat, ch, "mroas_one_spend"))
         entry["current_spend_per_period"] = float(current_spend_per_period[c])
@@ -97,7 +148,10 @@ def channel_results(
             "decay": interval_dict(_per_channel(flat, ch, "decay"), level),
             "weights": [float(w) for w in adstock[:, c, :].mean(axis=0)],
         }
-        entry["saturation"] = {"form": form, "params": {k: float(np.nanmean(v[:, c])) for k, v in sat.items()}}
+        entry["saturation"] = {
+            "form": form,
+            "params": {k: float(np.nanmean(v[:, c])) for k, v in sat.items() if k not in REPORTED_ELSEWHERE},
+        }
         out[ch] = entry
         if not identified:
             log.info("channel %s not identified: %s", ch, reason)

@@ -108,17 +108,23 @@ def _data_feature(spec: FeatureSpec, values: np.ndarray, model_settings: dict) -
     )
 
 
-def _has_time_terms(names: list[str]) -> tuple[bool, bool]:
-    lower = [n.lower() for n in names]
-    has_trend = any(n == "trend" or n.startswith("trend_") for n in lower)
-    has_fourier = any(n.startswith(("fourier", "sin_", "cos_", "season")) for n in lower)
-    return has_trend, has_fourier
+#: name prefixes by which the model recognises time terms that feature engineering already made
+TREND_PREFIXES = ("trend",)
+YEARLY_PREFIXES = ("fourier", "sin_", "cos_", "season", "year_sin", "year_cos")
+WEEKDAY_PREFIXES = ("dow_", "weekday")
+
+
+def _has(names: list[str], prefixes: tuple[str, ...]) -> bool:
+    return any(n.lower().startswith(prefixes) for n in names)
 
 
 def time_terms(data: ModelData, model_settings: dict) -> list[ModelFeature]:
     """The trend and Fourier terms the model adds (see module docstring)."""
-    has_trend, has_fourier = _has_time_terms(data.feature_names)
+    names = data.feature_names
+    has_trend, has_fourier, has_weekday = (_has(names, p) for p in (TREND_PREFIXES, YEARLY_PREFIXES, WEEKDAY_PREFIXES))
     out: list[ModelFeature] = []
+    if model_settings.get("time_terms", "auto") == "none":
+        return out
 
     def term(name: str, kind: str, family: str, transform: str) -> ModelFeature:
         return ModelFeature(name, kind, family, 0, False, "temporal", True, "time", transform)
@@ -130,7 +136,7 @@ def time_terms(data: ModelData, model_settings: dict) -> list[ModelFeature]:
         for k in range(1, order + 1):
             out += [term(f"season_sin{k}", "linear", "linear", "raw"), term(f"season_cos{k}", "linear", "linear", "raw")]
     weekly = model_settings.get("weekly_seasonality", "auto")
-    if data.frequency == "daily" and weekly in ("auto", True) and not has_fourier:
+    if data.frequency == "daily" and weekly in ("auto", True) and not has_weekday:
         for k in range(1, 4):
             out += [term(f"weekday_sin{k}", "linear", "linear", "raw"), term(f"weekday_cos{k}", "linear", "linear", "raw")]
     return out

@@ -37,8 +37,10 @@ class ParamLayout:
         self.size += n
 
     def views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Named ``[K, *shape]`` views; one ``split`` keeps the autograd graph small."""
         k = flat.shape[0]
-        return {n: flat[:, e.offset : e.offset + prod(e.shape)].reshape(k, *e.shape) for n, e in self.entries.items()}
+        pieces = flat.split([prod(e.shape) for e in self.entries.values()], dim=1)
+        return {n: p.reshape(k, *e.shape) for (n, e), p in zip(self.entries.items(), pieces)}
 
     def owners(self) -> np.ndarray:
         return np.concatenate([e.owners for e in self.entries.values()]) if self.entries else np.zeros(0, np.int64)

@@ -20,9 +20,10 @@ import torch
 from mmm_pipeline.core.model.features import KNOT_FAMILIES, ModelFeature
 from mmm_pipeline.core.model.hierarchy import category_values, node_values, sigma_raw_init
 from mmm_pipeline.core.model.layout import ParamLayout
-from mmm_pipeline.core.model.media import MediaParams, media_params, media_response
+from mmm_pipeline.core.model.media import MediaParams, media_params
 from mmm_pipeline.core.model.scaling import DTYPE, ModelInputs, Scalers, group_indices
-from mmm_pipeline.core.model.shapes import flat_knot_index, interpolate, knot_curves, linear_terms
+from mmm_pipeline.core.model.shapes import interpolate, knot_curves, knot_fraction, linear_terms
+from mmm_pipeline.core.transforms.saturation import saturate
 from mmm_pipeline.core.transforms.adstock import N_ADSTOCK_PARAMS, inverse_bounded
 from mmm_pipeline.core.transforms.saturation import initial_raw, n_params
 
@@ -105,6 +106,7 @@ class NAM(torch.nn.Module):
         self.knots: dict[str, torch.Tensor] = {}
         self.lo: dict[str, torch.Tensor] = {}
         self.step: dict[str, torch.Tensor] = {}
+        self.inv_step_cubed: dict[str, torch.Tensor] = {}
         self.direction: dict[str, torch.Tensor] = {}
         self.concave: dict[str, torch.Tensor] = {}
         for fam in KNOT_FAMILIES:
@@ -119,6 +121,7 @@ class NAM(torch.nn.Module):
             self.knots[fam] = knots * sign[:, None]
             self.lo[fam] = torch.as_tensor(scalers.knot_lo[ii], dtype=DTYPE)[None, None]
             self.step[fam] = torch.as_tensor((scalers.knot_hi[ii] - scalers.knot_lo[ii]) / (scalers.n_knots - 1), dtype=DTYPE)
+            self.inv_step_cubed[fam] = self.step[fam].pow(-3)
             self.direction[fam] = direction
             self.concave[fam] = torch.tensor([cfg.features[i].concave for i in ii])
         self.layout = self._build_layout()
@@ -246,15 +249,18 @@ class NAM(torch.nn.Module):
         media = adstocked = sat = None
         if self.index["media"]:
             media = self.media_params(v)
-            adstocked, sat = media_response(inputs.lags, media, self.cfg.saturation)
-            eta = eta + torch.einsum("ktc,knc->ktn", sat, media.amplitude)
+            # adstock as one bmm: [C, T, L] @ [C, L, K] -> [C, T, K]
+            adstocked = torch.bmm(inputs.lags_ctl, media.weights.permute(1, 2, 0)).permute(2, 1, 0)
+            sat = saturate(self.cfg.saturation, adstocked, media.shape)
+            eta = eta + torch.bmm(sat, media.amplitude.transpose(1, 2))
         groups = {}
         for fam, gi in inputs.groups.items():
             curves = self.group_curves(v, fam)
-            if not hasattr(gi, "flat_index"):
-                gi.flat_index = flat_knot_index(gi.segment, self.scalers.n_knots)
-            u = gi.u if u_override is None or fam not in u_override else u_override[fam]
-            contrib, slope = interpolate(curves, u, gi.segment, gi.flat_index, self.lo[fam], self.step[fam])
+            if u_override is not None and fam in u_override:
+                frac = knot_fraction(u_override[fam], gi.segment, self.lo[fam], self.step[fam])
+            else:
+                frac = gi.frac
+            contrib, slope = interpolate(curves, frac, gi.flat_index, self.step[fam])
             groups[fam] = GroupOutput(contrib, slope, curves)
             eta = eta + contrib.sum(-1)
         lin = beta = None

@@ -28,6 +28,7 @@ import torch
 
 from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.model.features import KNOT_FAMILIES, ModelFeature, time_values
+from mmm_pipeline.core.model.shapes import flat_knot_index, knot_fraction
 from mmm_pipeline.core.transforms.adstock import lag_tensor
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,16 @@ def _transformed(x: np.ndarray, feat: ModelFeature) -> np.ndarray:
 
 
 def fit_scalers(
-    data: ModelData, features: list[ModelFeature], train: np.ndarray, target_scale: str, n_knots: int, margin: float
+    data: ModelData, features: list[ModelFeature], train: np.ndarray, target_scale: str, n_knots: int,
+    margin: float, free_margin: float = 0.0,
 ) -> Scalers:
-    """Statistics of the training rows (``train`` is a boolean ``[T]``)."""
+    """Statistics of the fitted rows (``train`` is a boolean ``[T]``).
+
+    Knots span the fitted range plus ``margin`` of it on each side for constrained curves
+    (their shape is known beyond the data) and ``free_margin`` for free curves, which are
+    flat outside the data they were fitted on: a trend continues at its last level, an
+    unseen NPS value gets the nearest seen value's effect.
+    """
     if target_scale not in ("level", "log"):
         raise ValueError(f"settings.model.target_scale must be 'level' or 'log', got '{target_scale}'")
     y = data.y[train]
@@ -132,7 +140,8 @@ def fit_scalers(
             if width < 1e-9:
                 log.warning("feature '%s' is constant in the training window; its curve is not identified", feat.name)
                 a, b, width = a - 1.0, b + 1.0, 0.0
-            lo[i], hi[i] = a - margin * width, b + margin * width
+            pad = free_margin if feat.family == "free" else margin
+            lo[i], hi[i] = a - pad * width, b + pad * width
     return Scalers(target_mean, pos_mean, center, scale, lo, hi, origin, span, n_knots)
 
 
@@ -144,6 +153,8 @@ class KnotGroupInputs:
     u: torch.Tensor  # [T, N, Fg]
     segment: torch.Tensor  # [T, N, Fg] long, 0..P-2
     du_dlogx: torch.Tensor  # [T, N, Fg]
+    frac: torch.Tensor  # [T, N, Fg] position inside the segment, clamped to [0, 1]
+    flat_index: torch.Tensor  # [T*N*Fg] index of the left knot in curves.reshape(K, N*Fg*P)
 
 
 @dataclass
@@ -153,6 +164,7 @@ class ModelInputs:
     n_periods: int
     n_nodes: int
     lags: torch.Tensor  # [T, L, C] scaled spend by lag
+    lags_ctl: torch.Tensor  # [C, T, L] the same, laid out for one bmm
     spend_scaled: torch.Tensor  # [T, C]
     groups: dict[str, KnotGroupInputs]
     linear_index: list[int]
@@ -200,7 +212,10 @@ def prepare_inputs(
             ],
             2,
         )
-        groups[fam] = KnotGroupInputs(ii, torch.as_tensor(u, dtype=DTYPE), torch.as_tensor(seg), torch.as_tensor(dlog, dtype=DTYPE))
+        u_t, seg_t = torch.as_tensor(u, dtype=DTYPE), torch.as_tensor(seg)
+        lo_t, step_t = torch.as_tensor(lo, dtype=DTYPE), torch.as_tensor(step, dtype=DTYPE)
+        groups[fam] = KnotGroupInputs(ii, u_t, seg_t, torch.as_tensor(dlog, dtype=DTYPE), knot_fraction(u_t, seg_t, lo_t, step_t),
+                                      flat_knot_index(seg_t, scalers.n_knots))
     li = idx["linear"]
     lin = X[:, :, li] / scalers.scale[li][None, None] if li else np.zeros(X.shape[:2] + (0,))
     lin_d = np.where(np.array([features[i].source == "data" for i in li], dtype=bool)[None, None, :], lin, 0.0) if li else lin
@@ -214,6 +229,7 @@ def prepare_inputs(
         n_periods=len(data.dates),
         n_nodes=len(data.nodes),
         lags=lags,
+        lags_ctl=lags.permute(2, 0, 1).contiguous(),
         spend_scaled=spend_t,
         groups=groups,
         linear_index=li,

@@ -36,7 +36,7 @@ def knot_curves(family: str, a: torch.Tensor, w: torch.Tensor, b: torch.Tensor, 
         weight, amp = F.softplus(w), F.softplus(a)
     z = weight.unsqueeze(-2) * knots[None, None, :, :, None] + b.unsqueeze(-2)  # [K, N, F, P, H]
     act = ACTIVATIONS[family](z)
-    return torch.einsum("knfph,knfh->knfp", act, amp)
+    return torch.matmul(act, amp.unsqueeze(-1)).squeeze(-1)
 
 
 def flat_knot_index(segment: torch.Tensor, n_knots: int) -> torch.Tensor:
@@ -46,20 +46,24 @@ def flat_knot_index(segment: torch.Tensor, n_knots: int) -> torch.Tensor:
     return (base.unsqueeze(0) + segment).reshape(-1)
 
 
+def knot_fraction(u: torch.Tensor, segment: torch.Tensor, lo: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+    """Position of ``u`` inside its knot segment, clamped to [0, 1]: the curve is flat outside the knots."""
+    return ((u - lo) / step - segment.to(u.dtype)).clamp(0.0, 1.0)
+
+
 def interpolate(
-    curves: torch.Tensor, u: torch.Tensor, segment: torch.Tensor, flat_index: torch.Tensor, lo: torch.Tensor, step: torch.Tensor
+    curves: torch.Tensor, frac: torch.Tensor, flat_index: torch.Tensor, step: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Curve value and slope (d f / d u) at every observation: both ``[K, T, N, F]``.
 
-    ``u`` may be ``[T, N, F]`` (shared) or ``[K, T, N, F]`` (per member, for autograd
-    elasticities). Outside the knot range the fraction is clamped: the curve is flat there.
+    ``frac`` (from :func:`knot_fraction`) is ``[T, N, F]`` (shared) or ``[K, T, N, F]`` (per
+    member, so autograd can differentiate through the input for elasticities).
     """
     k = curves.shape[0]
-    t, n, f = segment.shape
+    shape = frac.shape[-3:]
     flat = curves.reshape(k, -1)
-    v0 = flat.index_select(1, flat_index).reshape(k, t, n, f)
-    v1 = flat.index_select(1, flat_index + 1).reshape(k, t, n, f)
-    frac = ((u - lo - segment * step) / step).clamp(0.0, 1.0)
+    v0 = flat.index_select(1, flat_index).reshape(k, *shape)
+    v1 = flat.index_select(1, flat_index + 1).reshape(k, *shape)
     rise = v1 - v0
     return v0 + rise * frac, rise / step
 
@@ -77,10 +81,10 @@ def knot_violations(curves: torch.Tensor, direction: torch.Tensor, concave: torc
     return mono, conc
 
 
-def roughness(curves: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
-    """``[K]`` approximate integral of the squared second derivative, summed over features, mean over nodes."""
-    d2 = curves.diff(n=2, dim=-1)
-    return (d2.pow(2) / step[:, None] ** 3).sum(dim=(2, 3)).mean(1)
+def roughness(curves: torch.Tensor, inv_step_cubed: torch.Tensor) -> torch.Tensor:
+    """``[K]`` approximate integral of the squared second derivative (``sum d2^2 / step^3``), summed over features, mean over nodes."""
+    d2 = curves[..., 2:] - 2 * curves[..., 1:-1] + curves[..., :-2]
+    return (d2.pow(2).sum(-1) * inv_step_cubed).sum(-1).mean(1)
 
 
 def linear_terms(x: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:

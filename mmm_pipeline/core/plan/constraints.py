@@ -165,7 +165,9 @@ def _linear(opt: dict[str, Any], channels: list[str]) -> list[LinearConstraint]:
         if lower is None and upper is None:
             raise PlanConstraintError(f"{where}: give `lower`, `upper` or both")
         label = spec.get("name") or " + ".join(f"{v:g}*{k}" for k, v in coefs.items())
-        out.append(LinearConstraint(vector, None if lower is None else float(lower), None if upper is None else float(upper), label))
+        lower = None if lower is None else float(lower)
+        upper = None if upper is None else float(upper)
+        out.append(LinearConstraint(vector, lower, upper, label))
     return out
 
 
@@ -186,7 +188,7 @@ def build_constraints(
     Percentage bounds are taken around the current mix scaled to ``total_budget`` (so the
     sensitivity curve at -50% budget keeps the same ``bounds_pct`` freedom around a halved
     mix). Locked channels stay at their *current* spend. ``mask`` (``[C]`` or ``[B, C]`` bool,
-    False = must not spend) and ``settings.optimizer.off`` force spend to zero. The total must
+    False = must not spend) and ``settings.optimizer.exclude`` force spend to zero. The total must
     lie in ``[min_total, total_budget]``; without ``min_total`` a revenue objective spends the
     whole budget and a profit objective may spend less.
     """
@@ -205,7 +207,7 @@ def build_constraints(
     for ch in locked:
         c = channels.index(ch)
         lower[:, c] = upper[:, c] = current[c]
-    off = _channel_list(opt.get("off"), channels, "off")
+    off = _channel_list(opt.get("exclude"), channels, "exclude")
     allowed = np.ones((n_blocks, len(channels)), dtype=bool)
     for ch in off:
         allowed[:, channels.index(ch)] = False

@@ -20,9 +20,13 @@ log = logging.getLogger(__name__)
 
 
 def model_dtype(model: Any) -> torch.dtype:
-    """The floating dtype the model computes in (its ``dtype`` attribute, else float32)."""
+    """The dtype plans are evaluated in: the model's ``dtype`` attribute, else float64.
+
+    FittedNAM.media_revenue computes in the plan's dtype; float64 keeps revenue differences
+    between nearby plans accurate enough for SLSQP's stopping rule.
+    """
     dtype = getattr(model, "dtype", None)
-    return dtype if isinstance(dtype, torch.dtype) else torch.float32
+    return dtype if isinstance(dtype, torch.dtype) else torch.float64
 
 
 def carryover_periods(model: Any) -> int:

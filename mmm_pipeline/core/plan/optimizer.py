@@ -193,6 +193,12 @@ def split_replicates(n_models: int, split: bool) -> tuple[np.ndarray, np.ndarray
     return idx[0::2], idx[1::2]
 
 
+def _linear_constraint(row: np.ndarray, value: float, kind: str) -> dict[str, Any]:
+    """SLSQP constraint ``row @ z - value`` (``== 0`` or ``>= 0``), scaled to order one."""
+    scale = max(abs(value), 1.0)
+    return {"type": kind, "fun": lambda z: (row @ z - value) / scale, "jac": lambda z: row / scale}
+
+
 class BudgetProblem:
     """Everything about a budget question that does not change with the total budget.
 
@@ -342,14 +348,13 @@ class BudgetProblem:
         constraints = []
         for i in range(a.shape[0]):
             lo_i, hi_i = lo[i] - a_fixed[i], hi[i] - a_fixed[i]
-            row = a_z[i]
             if np.isfinite(lo_i) and np.isfinite(hi_i) and math.isclose(lo_i, hi_i, rel_tol=1e-12, abs_tol=1e-9):
-                constraints.append({"type": "eq", "fun": lambda z, r=row, v=lo_i: (r @ z - v) / max(abs(v), 1.0), "jac": lambda z, r=row, v=lo_i: r / max(abs(v), 1.0)})
+                constraints.append(_linear_constraint(a_z[i], lo_i, "eq"))
                 continue
             if np.isfinite(lo_i):
-                constraints.append({"type": "ineq", "fun": lambda z, r=row, v=lo_i: (r @ z - v) / max(abs(v), 1.0), "jac": lambda z, r=row, v=lo_i: r / max(abs(v), 1.0)})
+                constraints.append(_linear_constraint(a_z[i], lo_i, "ineq"))
             if np.isfinite(hi_i):
-                constraints.append({"type": "ineq", "fun": lambda z, r=row, v=hi_i: (v - r @ z) / max(abs(v), 1.0), "jac": lambda z, r=row, v=hi_i: -r / max(abs(v), 1.0)})
+                constraints.append(_linear_constraint(-a_z[i], -hi_i, "ineq"))
         bounds = list(zip(cons.lower.reshape(-1)[free] / s, cons.upper.reshape(-1)[free] / s))
         z0 = x0.reshape(-1)[free] / s
         res = minimize(
@@ -454,9 +459,7 @@ class BudgetProblem:
         for i, con in enumerate(cons.linear, start=1):
             if labels[i] in active:
                 held |= con.coefficients != 0
-        return [ch for c, ch in enumerate(self.channels) if not held[c]], [a_ for a_ in active if a_ != "total budget"] + (
-            ["total budget"] if "total budget" in active else []
-        )
+        return [ch for c, ch in enumerate(self.channels) if not held[c]], active
 
     def _recommendation(self, lift: np.ndarray, prob: float, rev_cur: np.ndarray) -> tuple[bool, str]:
         min_rel = float(self.opt.get("min_lift_pct", 0.1)) / 100.0

@@ -199,6 +199,11 @@ def run_scenarios(
         base_spend = float(spend[-periods:].sum())
         new_spend = float(np.asarray(scen_data.spend, dtype=float)[-periods:].sum())
         d_spend = new_spend - base_spend
+        window_spend = spend[-periods:].sum(axis=0)
+        idle = [ch for ch, m in (spec.get("channels") or {}).items()
+                if float(m) != 1.0 and window_spend[data.channel_names.index(ch)] <= 0]
+        notes = [f"{', '.join(idle)} spent nothing in the window, so changing {'its' if len(idle) == 1 else 'their'} "
+                 "spend changes nothing"] if idle else []
         results.append({
             "name": spec["name"],
             "description": spec.get("description") or _describe(spec),
@@ -214,6 +219,7 @@ def run_scenarios(
             "spend_change": d_spend,
             "spend_change_pct": 100.0 * d_spend / base_spend if base_spend > 0 else None,
             "incremental_roi": interval_dict(lift / d_spend, level) if abs(d_spend) > 1e-9 * max(base_spend, 1.0) else None,
+            "notes": notes,
         })
         log.info("scenario %s: lift %.3g (%.2f%%)", spec["name"], lift.mean(), 100 * lift.mean() / base.mean())
     return results

@@ -113,9 +113,10 @@ def response_curves(
         # the current spend is put on the grid so the marked point is read off, not interpolated
         grid = np.unique(np.append(grid, float(current[c])))
         curves = np.asarray(fitted.response_curve(ch, grid, data), dtype=float)  # [K, G]
-        average = np.full_like(curves, np.nan)
-        average[:, 1:] = curves[:, 1:] / grid[None, 1:]
         marginal = np.gradient(curves, grid, axis=1)
+        average = np.empty_like(curves)
+        average[:, 1:] = curves[:, 1:] / grid[None, 1:]
+        average[:, 0] = marginal[:, 0]  # contribution / spend tends to the marginal return as spend -> 0
         band = curve_band(curves, level)
         i_cur = int(np.argmin(np.abs(grid - current[c])))
         out[ch] = {
@@ -129,7 +130,7 @@ def response_curves(
             "current_point": {
                 "spend": float(grid[i_cur]),
                 "contribution": band["mean"][i_cur],
-                "average_roi": float(np.nanmean(average[:, i_cur])) if i_cur > 0 else None,
+                "average_roi": float(np.mean(average[:, i_cur])),
                 "marginal_roi": float(np.mean(marginal[:, i_cur])),
             },
         }

@@ -31,7 +31,7 @@ LIMITATIONS = [
 NOT_IDENTIFIED_MEANING = (
     "\"Not identified\" means the bootstrap interval of a channel's return is too wide to act on "
     "(the data are consistent with both a poor and a good return). The report then shows only "
-    "the range, never a single ROAS, and the budget optimizer does not bet on that channel."
+    "the range, never a single ROAS, and no budget decision should rest on that channel's number."
 )
 
 

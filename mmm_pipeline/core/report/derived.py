@@ -108,11 +108,15 @@ def best_baseline(summary: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def lift_fraction(alloc: dict[str, Any]) -> Interval | None:
-    """The optimizer's lift as a fraction of current revenue.
+    """The optimizer's lift as a fraction of the current mix's (media) revenue.
 
-    ``lift`` is read as revenue (same units as ``revenue_current``) unless it is clearly a
-    fraction already (its mean matches optimal/current - 1 better than optimal - current).
+    ``lift_pct`` (percent) is used when present; otherwise ``lift`` is read as revenue (same
+    units as ``revenue_current``) unless it is clearly a fraction already (its mean matches
+    optimal/current - 1 better than optimal - current).
     """
+    pct = as_interval(alloc.get("lift_pct"))
+    if pct is not None and pct["mean"] is not None:
+        return {k: (None if v is None else v / 100.0) for k, v in pct.items()}
     lift = as_interval(alloc.get("lift"))
     current = (as_interval(alloc.get("revenue_current")) or {}).get("mean")
     optimal = (as_interval(alloc.get("revenue_optimal")) or {}).get("mean")
@@ -126,36 +130,44 @@ def lift_fraction(alloc: dict[str, Any]) -> Interval | None:
     return {k: (None if v is None else v / current) for k, v in lift.items()}
 
 
-def scenario_lift_fraction(scenario: dict[str, Any], current_revenue: float | None) -> Interval | None:
-    """A scenario's ``lift_pct`` as a fraction; read as percent unless its revenue says otherwise."""
+def scenario_lift_fraction(scenario: dict[str, Any]) -> Interval | None:
+    """A scenario's ``lift_pct`` (percent of its baseline) as a fraction.
+
+    Read as percent unless ``revenue / baseline_revenue - 1`` says it is already a fraction;
+    without ``lift_pct``, computed from those two revenues.
+    """
     lift = as_interval(scenario.get("lift_pct"))
-    if lift is None or lift["mean"] is None:
-        revenue = (as_interval(scenario.get("revenue")) or {}).get("mean")
-        if revenue is None or not current_revenue:
-            return None
-        return {"mean": revenue / current_revenue - 1.0, "lo": None, "hi": None}
     revenue = (as_interval(scenario.get("revenue")) or {}).get("mean")
+    baseline = (as_interval(scenario.get("baseline_revenue")) or {}).get("mean")
+    implied = revenue / baseline - 1.0 if revenue is not None and baseline else None
+    if lift is None or lift["mean"] is None:
+        return None if implied is None else {"mean": implied, "lo": None, "hi": None}
     scale = 100.0
-    if revenue is not None and current_revenue:
-        implied = revenue / current_revenue - 1.0
-        if abs(lift["mean"] - implied) < abs(lift["mean"] - 100.0 * implied):
-            scale = 1.0
+    if implied is not None and abs(lift["mean"] - implied) < abs(lift["mean"] - 100.0 * implied):
+        scale = 1.0
     return {k: (None if v is None else v / scale) for k, v in lift.items()}
 
 
 def allocation_changes(alloc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per channel current, optimal, change as a fraction and action, computed from the spends."""
+    """Per channel current and optimal spend per period, change as a fraction, action, lock.
+
+    Uses ``current_per_period``/``optimal_per_period`` when the writer gives them (current and
+    optimal are then horizon totals) and computes the change from the spends themselves.
+    """
+    horizon = finite_or_none(alloc.get("horizon_periods"))
     rows = []
     for name, entry in (alloc.get("channels") or {}).items():
         if not isinstance(entry, dict):
             continue
-        current = finite_or_none(entry.get("current"))
-        optimal = finite_or_none(entry.get("optimal"))
-        change = None
-        if current and optimal is not None:
-            change = optimal / current - 1.0
-        action = str(entry.get("action") or _action(change))
-        rows.append({"channel": str(name), "current": current, "optimal": optimal, "change": change, "action": action})
+        current = finite_or_none(entry.get("current_per_period"))
+        optimal = finite_or_none(entry.get("optimal_per_period"))
+        if current is None and horizon and finite_or_none(entry.get("current")) is not None:
+            current = float(entry["current"]) / horizon
+        if optimal is None and horizon and finite_or_none(entry.get("optimal")) is not None:
+            optimal = float(entry["optimal"]) / horizon
+        change = optimal / current - 1.0 if current and optimal is not None else None
+        rows.append({"channel": str(name), "current": current, "optimal": optimal, "change": change,
+                     "action": str(entry.get("action") or _action(change)), "locked": bool(entry.get("locked"))})
     return rows
 
 
@@ -200,24 +212,25 @@ def all_nodes(inputs: ReportInputs) -> list[str]:
 
 
 def price_elasticity_split(inputs: ReportInputs) -> tuple[dict[str, Interval], dict[str, Interval]]:
-    """summary.price_elasticity split into (categories, nodes).
+    """summary.price_elasticity split into (categories, sub-category nodes).
 
-    The summary mixes node and category keys; a key is a node when it appears in the data's
-    node list. A category-level model (node == category) reports its keys as categories.
+    The summary mixes node and category keys. A key is a sub-category when it is a data node
+    and either maps to a different category or other keys (the categories) are not nodes; a
+    category-level model (every key is a node of its own) reports all keys as categories.
     """
     raw = inputs.summary.get("price_elasticity") or {}
     nodes = set(all_nodes(inputs))
     mapping = node_categories(inputs)
+    has_category_keys = any(str(k) not in nodes for k in raw)
     cats: dict[str, Interval] = {}
     leaf: dict[str, Interval] = {}
     for key, value in raw.items():
         iv = as_interval(value)
         if iv is None or iv["mean"] is None:
             continue
-        is_leaf = key in nodes and mapping.get(key, key) != key
-        (leaf if is_leaf else cats)[str(key)] = iv
-    if not cats and leaf:  # flat model: the nodes are the categories
-        cats, leaf = leaf, {}
+        key = str(key)
+        is_leaf = key in nodes and (mapping.get(key, key) != key or has_category_keys)
+        (leaf if is_leaf else cats)[key] = iv
     return cats, leaf
 
 

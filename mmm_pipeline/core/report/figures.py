@@ -43,6 +43,7 @@ STYLE = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
+    "axes.axisbelow": True,
     "grid.color": "#e4e7eb",
     "grid.linewidth": 0.8,
     "xtick.color": "#52606d",
@@ -101,7 +102,9 @@ def fold_chart(folds: list[dict[str, Any]], min_r2: float | None) -> bytes:
         ax_r2.bar(months, np.nan_to_num(r2), color=colours, width=0.65)
         if min_r2 is not None:
             ax_r2.axhline(min_r2, color=INK, ls="--", lw=1)
-            ax_r2.annotate(f"gate {min_r2:.2f}", (0, min_r2), xytext=(2, 3), textcoords="offset points", fontsize=8)
+            ax_r2.annotate(f"gate {min_r2:.2f}", (1.0, min_r2), xycoords=("axes fraction", "data"), xytext=(-2, 3),
+                           textcoords="offset points", ha="right", fontsize=8,
+                           bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"})
         ax_r2.set_ylim(min(0.0, np.nanmin(r2) if np.isfinite(r2).any() else 0.0), 1.0)
         ax_r2.set_title("Out-of-sample R² per month")
         mape = np.array([_num(f.get("mape")) for f in folds])
@@ -159,31 +162,42 @@ def holdout_chart(holdout: pd.DataFrame) -> bytes:
 
 
 def decomposition_chart(frame: pd.DataFrame, drivers: list[str], colours: dict[str, str]) -> bytes:
-    """Stacked contributions over time: base, then drivers above (positive) and below zero."""
+    """Top: revenue stacked from base up, with actuals. Bottom: the drivers alone, around zero.
+
+    The base is usually most of revenue, which flattens the drivers in the top panel; the
+    bottom panel zooms in on what marketing and pricing moved period by period.
+    """
     per_date = _driver_totals(frame, drivers)
     shown, per_date = _top_drivers(per_date, drivers)
     with _styled():
-        fig = Figure(figsize=(10, 4.2))
-        ax = fig.subplots()
+        fig = Figure(figsize=(10, 6.0))
+        ax_all, ax_drivers = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.25, 1]})
         x = per_date.index
-        pos_base = per_date["base"].clip(lower=0).to_numpy()
-        ax.fill_between(x, 0, pos_base, color=BASE_COLOUR, lw=0, label="base")
-        pos, neg = pos_base.copy(), np.minimum(per_date["base"].to_numpy(), 0)
-        for name in shown:
-            values = per_date[name].to_numpy()
-            colour = colours.get(name, MUTED)
-            up, down = np.clip(values, 0, None), np.clip(values, None, 0)
-            ax.fill_between(x, pos, pos + up, color=colour, lw=0, label=name, alpha=0.9)
-            ax.fill_between(x, neg + down, neg, color=colour, lw=0, alpha=0.9)
-            pos, neg = pos + up, neg + down
-        ax.plot(x, per_date["actual"], color=INK, lw=1.1, label="actual")
-        ax.axhline(0, color="#52606d", lw=0.8)
-        _money_axis(ax.yaxis)
-        _date_axis(ax)
-        ax.set_title("What drove revenue each period (stacked contributions; below zero = drag)")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8.5)
+        ax_all.fill_between(x, 0, per_date["base"].to_numpy(), color=BASE_COLOUR, lw=0, label="base")
+        _stack(ax_all, x, per_date, shown, colours, start=per_date["base"].to_numpy())
+        ax_all.plot(x, per_date["actual"], color=INK, lw=1.1, label="actual")
+        ax_all.set_title("Revenue by driver each period (stacked on the base)")
+        ax_all.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8.5)
+        _stack(ax_drivers, x, per_date, shown, colours, start=np.zeros(len(x)))
+        ax_drivers.axhline(0, color="#52606d", lw=0.8)
+        ax_drivers.set_title("Drivers only (above zero: adds revenue; below: takes it away)")
+        for ax in (ax_all, ax_drivers):
+            _money_axis(ax.yaxis)
+        _date_axis(ax_drivers)
         fig.tight_layout()
         return to_png(fig)
+
+
+def _stack(ax: Any, x: Any, per_date: pd.DataFrame, shown: list[str], colours: dict[str, str], start: np.ndarray) -> None:
+    """Stack positive parts upward from ``start`` and negative parts downward from it."""
+    pos, neg = start.astype(float).copy(), start.astype(float).copy()
+    for name in shown:
+        values = per_date[name].to_numpy(dtype=float)
+        colour = colours.get(name, MUTED)
+        up, down = np.clip(values, 0, None), np.clip(values, None, 0)
+        ax.fill_between(x, pos, pos + up, color=colour, lw=0, label=name, alpha=0.9)
+        ax.fill_between(x, neg + down, neg, color=colour, lw=0, alpha=0.9)
+        pos, neg = pos + up, neg + down
 
 
 def _driver_totals(frame: pd.DataFrame, drivers: list[str]) -> pd.DataFrame:
@@ -378,6 +392,12 @@ def hierarchy_chart(categories: dict[str, Interval], leaves: dict[str, Interval]
                 values.append(leaf)
                 colours.append(colour)
                 weights.append("normal")
+    for node, leaf in leaves.items():
+        if mapping.get(node) not in categories:  # sub-categories whose category is unknown
+            labels.append(f"{node} (category unknown)")
+            values.append(leaf)
+            colours.append(MUTED)
+            weights.append("normal")
     with _styled():
         fig = Figure(figsize=(7.5, 0.38 * len(labels) + 1.2))
         ax = fig.subplots()
@@ -497,8 +517,8 @@ def residual_chart(in_sample: pd.Series | None, holdout: pd.Series | None, acf: 
         _money_axis(ax_time.yaxis)
         _date_axis(ax_time)
         ax_time.set_title("Residuals (actual − predicted)")
-        ax_time.legend(loc="upper left", ncols=2, fontsize=8)
         if pooled:
+            ax_time.legend(loc="upper left", ncols=2, fontsize=8)
             values = np.concatenate(pooled)
             ax_hist.hist(values, bins=min(30, max(8, values.size // 8)), color=PALETTE[0], alpha=0.75)
             _money_axis(ax_hist.xaxis)

@@ -17,6 +17,9 @@ def fmt_amount(value: Any, digits: int = 3) -> str:
     number = finite_or_none(value)
     if number is None:
         return DASH
+    if abs(number) < 0.005:  # float noise around zero, e.g. a centred driver's total
+        return "0"
+    number = float(f"{number:.{digits}g}")  # round first, so 999.6 reads 1k, not 1000
     for scale, suffix in _SUFFIXES:
         if abs(number) >= scale:
             return f"{_sig(number / scale, digits)}{suffix}"
@@ -25,9 +28,9 @@ def fmt_amount(value: Any, digits: int = 3) -> str:
 
 def _sig(number: float, digits: int) -> str:
     """``digits`` significant figures without scientific notation or trailing zeros."""
-    if number == 0:
-        return "0"
     text = f"{number:.{digits}g}"
+    if float(text) == 0:
+        return "0"
     if "e" in text:
         text = f"{number:.0f}"
     return text
@@ -44,17 +47,20 @@ def fmt_pct(fraction: Any, digits: int = 1, signed: bool = False) -> str:
     number = finite_or_none(fraction)
     if number is None:
         return DASH
+    text = f"{100 * number:.{digits}f}"
+    if float(text) == 0:
+        return f"{0:.{digits}f}%"
     sign = "+" if signed and number > 0 else ""
-    return f"{sign}{100 * number:.{digits}f}%"
+    return f"{sign}{text}%"
 
 
 def fmt_interval(value: Any, fmt=fmt_ratio, show_mean: bool = True) -> str:
-    """``mean (lo – hi)``; ``show_mean=False`` gives only the range, for not-identified numbers."""
+    """``mean (lo to hi)``; ``show_mean=False`` gives only the range, for not-identified numbers."""
     iv = as_interval(value)
     if iv is None:
         return DASH
     has_range = iv["lo"] is not None and iv["hi"] is not None
-    bounds = f"{fmt(iv['lo'])} {DASH} {fmt(iv['hi'])}" if has_range else ""
+    bounds = f"{fmt(iv['lo'])} to {fmt(iv['hi'])}" if has_range else ""
     if not show_mean:
         return bounds or "no interval"
     if not has_range:

@@ -67,7 +67,7 @@ def quality_finding(inputs: ReportInputs) -> Finding:
         return Finding("quality", "Model quality", "No out-of-sample metrics were recorded for this run.", "warn")
     target = str(summary.get("target") or "sales")
     text = (
-        f"On {source} periods the model never trained on, it explains {fmt_pct(max(r2, 0.0), 0)} of the ups and "
+        f"On the {source} periods the model never trained on, it explains {fmt_pct(max(r2, 0.0), 0)} of the ups and "
         f"downs in {target} (R² {r2:.2f})"
     )
     text += f", with a typical error of {fmt_pct(mape)} (MAPE)." if mape is not None else "."
@@ -174,10 +174,11 @@ def identification_finding(inputs: ReportInputs, rows: list[ChannelRow]) -> Find
     ranges = [f"{n} ROAS somewhere in {fmt_interval(by_name[n].roas, show_mean=False)}" for n in names if n in by_name]
     text = (
         f"Not identified: {', '.join(names)}. The data cannot separate "
-        f"{'this channel' if len(names) == 1 else 'these channels'}' effect from noise or from other channels, "
+        f"{'this channel’s effect' if len(names) == 1 else 'these channels’ effects'} from noise or from other channels, "
         "so no point estimate is given"
     )
     text += f" ({'; '.join(ranges)})" if ranges else ""
-    text += ". Do not cut or grow them on this evidence; an experiment (e.g. a geo hold-out) would settle it."
+    text += (". Do not cut or grow " + ("it" if len(names) == 1 else "them")
+             + " on this evidence; an experiment (e.g. a geo hold-out) would settle it.")
     return Finding("identified", "What is not identified", text, "warn")
 

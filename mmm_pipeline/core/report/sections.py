@@ -77,11 +77,11 @@ class Context:
         )
 
 
-def _not_identified_cell(row: ChannelRow, iv: dict | None) -> str:
-    """A not-identified channel never shows a point estimate: only its range and the flag."""
+def _estimate_cell(row: ChannelRow, iv: dict | None, fmt: Callable = fmt_ratio) -> str:
+    """A not-identified channel never shows a point estimate: only its range, marked as such."""
     if row.identified:
-        return esc(fmt_interval(iv))
-    return f"{badge('not identified', 'warn')} {esc(fmt_interval(iv, show_mean=False))}"
+        return esc(fmt_interval(iv, fmt=fmt))
+    return f'<span class="range-only">range {esc(fmt_interval(iv, fmt=fmt, show_mean=False))}</span>'
 
 
 # --- executive summary and model card -----------------------------------------------------
@@ -107,7 +107,8 @@ def model_card(ctx: Context) -> str:
         ("Training window", esc(training_window_text(s))),
         ("Frequency and target", esc(f"{s.get('frequency') or DASH}; target: {s.get('target') or DASH}")),
         ("Model version", esc(f"{s.get('model_version') or DASH} (created {s.get('created_at') or DASH})")),
-        ("Intervals", esc(f"{ctx.interval_label}: bootstrap replicates of the whole model fit")),
+        ("Intervals", esc(f"{ctx.interval_label.capitalize()}s, from refitting the whole model on block-bootstrap "
+                          "resamples of the data")),
     ]
     if champion:
         status = "promoted to champion" if champion.get("promoted") else "not promoted"
@@ -256,8 +257,8 @@ def roas(ctx: Context) -> str:
         return section("roas", "Return on ad spend", unavailable(ctx.inputs.unavailable("channels.json")) + ctx.extras("roas"))
     body = figure(fig.roas_chart(rows, ctx.colours), "ROAS per channel with intervals")
     table_rows = [
-        [esc(r.name), fmt_amount((r.spend or {}).get("mean")), _not_identified_cell(r, r.contribution),
-         _not_identified_cell(r, r.roas), _not_identified_cell(r, r.mroas),
+        [esc(r.name), fmt_amount((r.spend or {}).get("mean")), _estimate_cell(r, r.contribution, fmt_amount),
+         _estimate_cell(r, r.roas), _estimate_cell(r, r.mroas),
          badge("identified", "good") if r.identified else badge("not identified", "warn"), esc(r.reason)]
         for r in rows
     ]
@@ -440,6 +441,8 @@ def simulator(ctx: Context) -> str:
     <label><input type="checkbox" id="sim-lock"> Lock total budget (moving one channel rescales the others)</label>
     <button type="button" id="sim-current">Current mix</button>{optimal_button}
   </div>
+  <div class="sim-row sim-head" aria-hidden="true"><span>channel</span><span>spend</span>
+    <span>spend per {esc(payload['period'])}</span><span>revenue from it per {esc(payload['period'])}</span></div>
   <div id="sim-channels" class="sim-channels"></div>
   <div class="sim-results">
     <div class="kpi"><span>Total media spend per {esc(payload['period'])}</span><strong id="sim-total">{DASH}</strong></div>

@@ -49,6 +49,8 @@ class LossContext:
     roas_hi: torch.Tensor  # [C]
     elastic: dict[str, tuple[list[int], torch.Tensor, torch.Tensor]]  # group -> (positions, lo, hi)
     l2_mask: torch.Tensor  # [D]
+    soft_constraints: bool = False  # any constrained feature on a free network
+    anneal: bool = False  # ramp the ANNEALED terms in over the first training epochs
 
 
 def weighted_mse(eta: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -80,7 +82,7 @@ def hierarchy_penalty(model: NAM, flat: torch.Tensor) -> torch.Tensor:
 def smoothness_penalty(model: NAM, out: NAMOutput) -> torch.Tensor:
     total = torch.zeros(out.eta.shape[0], dtype=DTYPE)
     for fam, g in out.groups.items():
-        total = total + roughness(g.curves, model.step[fam])
+        total = total + roughness(g.curves, model.inv_step_cubed[fam])
     return total
 
 
@@ -99,7 +101,7 @@ def elasticity_penalty(out: NAMOutput, inputs: ModelInputs, ctx: LossContext, lo
         e = slope * dlog.unsqueeze(0)
         if not log_scale:
             e = e / level.unsqueeze(-1)
-        mean_e = torch.einsum("ktnf,kt->knf", e, ctx.fit_w)
+        mean_e = (e * ctx.fit_w[:, :, None, None]).sum(1)
         total = total + (torch.relu(lo - mean_e).pow(2) + torch.relu(mean_e - hi).pow(2)).sum(-1).mean(-1)
     return total
 
@@ -135,18 +137,40 @@ def media_penalties(out: NAMOutput, ctx: LossContext, log_scale: bool, need: dic
     return roas_pen, share_pen
 
 
+def weight_decay(model: NAM) -> torch.Tensor:
+    """``[K]`` squared effective output weights of the shape networks and linear slopes.
+
+    Raw parameters behind softplus/sigmoid reparametrisations are not decayed (shrinking a raw
+    value toward 0 would push the real parameter toward an arbitrary mid-point).
+    """
+    v = model.views()
+    k = model.flat.shape[0]
+    total = torch.zeros(k, dtype=DTYPE)
+    for fam in model.knots:
+        a = model._node_param(v, f"{fam}.a")
+        amp = a if fam == "free" else torch.nn.functional.softplus(a)
+        total = total + amp.pow(2).reshape(k, -1).sum(-1)
+    if "linear.beta_cat" in v:
+        total = total + model.linear_beta(v).pow(2).reshape(k, -1).sum(-1)
+    return total
+
+
 def loss_terms(model: NAM, out: NAMOutput, inputs: ModelInputs, ctx: LossContext) -> dict[str, torch.Tensor]:
     """Every term of the objective, ``[K]`` each, plus ``val`` (not differentiated) when there is a validation slice."""
     log_scale = model.cfg.target_scale == "log"
     w = ctx.weights
     terms = {"fit": weighted_mse(out.eta, ctx.y, ctx.fit_w)}
-    terms["constraint"] = constraint_penalty(model, out)
+    if ctx.soft_constraints:
+        terms["constraint"] = constraint_penalty(model, out)
+    else:  # by construction: computed and reported, never differentiated (it is exactly zero)
+        with torch.no_grad():
+            terms["constraint"] = constraint_penalty(model, out)
     terms["hierarchy"] = hierarchy_penalty(model, model.flat) / ctx.n_obs
     terms["smoothness"] = smoothness_penalty(model, out) if w["smoothness"] > 0 else torch.zeros_like(terms["fit"])
     terms["elasticity"] = elasticity_penalty(out, inputs, ctx, log_scale)
     need = {"roas_prior": w["roas_prior"] > 0 and bool((~torch.isnan(ctx.roas_lo)).any()), "spend_share": w["spend_share"] > 0}
     terms["roas_prior"], terms["spend_share"] = media_penalties(out, ctx, log_scale, need)
-    terms["l2"] = (model.flat.pow(2) * ctx.l2_mask).sum(-1)
+    terms["l2"] = weight_decay(model)
     if ctx.val_w is not None:
         with torch.no_grad():
             terms["val"] = weighted_mse(out.eta, ctx.y, ctx.val_w)

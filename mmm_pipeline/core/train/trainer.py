@@ -74,7 +74,8 @@ class TrainingWindow:
 
     fit_w: torch.Tensor
     val_w: torch.Tensor | None
-    train_mask: np.ndarray  # [T] periods used by the scalers
+    train_mask: np.ndarray  # [T] all training periods (fitted + validation)
+    fit_mask: np.ndarray  # [T] fitted periods: the scalers and knot ranges come from these
     n_fit: int
     n_val: int
 
@@ -129,7 +130,7 @@ def _window(mask: np.ndarray, weights: np.ndarray, fraction: float) -> TrainingW
         empty = vw.sum(1) <= 0
         vw[empty] = val_mask[None].astype(float).repeat(empty.sum(), 0)
         val_w = torch.as_tensor(vw / vw.sum(1, keepdims=True), dtype=DTYPE)
-    return TrainingWindow(torch.as_tensor(fit_w, dtype=DTYPE), val_w, mask, int(fit_mask.sum()), n_val)
+    return TrainingWindow(torch.as_tensor(fit_w, dtype=DTYPE), val_w, mask, fit_mask, int(fit_mask.sum()), n_val)
 
 
 def _config(data: ModelData, features, k: int, model_s: dict) -> NAMConfig:
@@ -196,7 +197,15 @@ def _loss_context(model: NAM, inputs: ModelInputs, window: TrainingWindow, data:
         roas_hi=hi,
         elastic=elastic,
         l2_mask=l2_mask,
+        soft_constraints=any(f.family == "free" and f.direction != 0 for f in model.cfg.features),
     )
+
+
+def _has_annealed_terms(ctx: LossContext) -> bool:
+    """Annealing only matters when a ramped term can be non-zero."""
+    w = ctx.weights
+    return bool((w["constraint"] > 0 and ctx.soft_constraints) or (w["elasticity"] > 0 and ctx.elastic)
+                or (w["roas_prior"] > 0 and bool((~torch.isnan(ctx.roas_lo)).any())) or w["spend_share"] > 0)
 
 
 @torch.no_grad()
@@ -217,7 +226,10 @@ def _train(model: NAM, inputs: ModelInputs, ctx: LossContext, schedule: Schedule
     lr_factor = float(train_s.get("lr_factor", 0.5))
     min_lr = lr0 * float(train_s.get("min_lr_fraction", 1e-3))
     clip = float(train_s.get("clip_grad_norm", 5.0) or 0.0)
-    anneal_on = bool(ctx.weights.get("anneal", True))
+    ramp = int(round(epochs * float(train_s.get("anneal_fraction", 0.25)))) if ctx.anneal else 0
+    # before this epoch nothing is tracked: the objective is still ramping, and an early
+    # "best" validation loss of a barely trained model must not be what gets restored
+    warmup = max(ramp, min(int(train_s.get("min_epochs", 100)), epochs - 1))
     opt = BatchedAdam(model.flat.shape, torch.full((k,), lr0), weight_decay=float(train_s.get("weight_decay", 0.0)))
     has_val = ctx.val_w is not None
     best_val = torch.full((k,), float("inf"))
@@ -232,7 +244,8 @@ def _train(model: NAM, inputs: ModelInputs, ctx: LossContext, schedule: Schedule
     hist = torch.full((epochs, len(names), k), float("nan"))
     ran = 0
     for epoch in range(epochs):
-        anneal = min(1.0, epoch / max(1.0, 0.5 * epochs)) if anneal_on else 1.0
+        anneal = min(1.0, epoch / ramp) if ramp else 1.0
+        settled = epoch >= warmup
         mask = schedule.mask(epoch)
         model.flat.grad = None
         out = model(inputs)
@@ -240,18 +253,18 @@ def _train(model: NAM, inputs: ModelInputs, ctx: LossContext, schedule: Schedule
         total = total_loss(terms, ctx.weights, anneal)
         total.sum().backward()
         with torch.no_grad():
-            monitor = terms["val"] if has_val else total.detach()
+            monitor = terms["val"] if has_val else terms["fit"].detach()
             row = [terms[n].detach() for n in TERMS] + [terms.get("val", torch.full((k,), float("nan"))), total.detach(), opt.lr * active]
             hist[epoch] = torch.stack(row)
-            improved = (monitor < best_val - 1e-6 * best_val.abs().clamp_max(1e6)) & (active > 0)
+            improved = (monitor < best_val - 1e-6 * best_val.abs().clamp_max(1e6)) & (active > 0) & settled
             best_flat.copy_(torch.where(improved.unsqueeze(1), model.flat.detach(), best_flat))
             best_val = torch.where(improved, monitor, best_val)
             best_epoch = torch.where(improved, torch.full_like(best_epoch, epoch), best_epoch)
-            since_best = torch.where(improved, torch.zeros_like(since_best), since_best + 1)
+            since_best = torch.where(improved, torch.zeros_like(since_best), since_best + int(settled))
             grad = clip_per_member(model.flat.grad, clip)
             opt.step(model.flat.data, grad, None if mask is None else mask.unsqueeze(0), active)
             # plateau schedule on the monitored loss, per member
-            better = monitor < plateau_best - 1e-4 * plateau_best.abs()
+            better = (monitor < plateau_best - 1e-4 * plateau_best.abs()) | (not settled)
             plateau_best = torch.where(better, monitor, plateau_best)
             plateau_bad = torch.where(better, torch.zeros_like(plateau_bad), plateau_bad + 1)
             cut = plateau_bad > lr_patience
@@ -316,16 +329,17 @@ def fit_nam(
         window_data = data.slice_time(keep)
         mask, weights = mask[keep], weights[:, keep]
         torch.manual_seed(seed)
+        window = _window(mask, weights, float(train_s.get("validation_fraction", 0.1)))
         features = resolve_features(window_data, model_s)
-        scalers = fit_scalers(window_data, features, mask, model_s.get("target_scale", "level"),
-                              int(model_s.get("knots", 48)), float(model_s.get("knot_margin", 0.25)))
+        scalers = fit_scalers(window_data, features, window.fit_mask, model_s.get("target_scale", "level"),
+                              int(model_s.get("knots", 48)), float(model_s.get("knot_margin", 0.25)),
+                              float(model_s.get("free_knot_margin", 0.0)))
         cfg = _config(window_data, features, k, model_s)
         model = NAM(cfg, scalers)
         model.initialise(member_seeds(seed, k, init_mode))
         inputs = prepare_inputs(window_data, features, scalers, cfg.l_max, cfg.target_scale)
-        window = _window(mask, weights, float(train_s.get("validation_fraction", 0.1)))
         ctx = _loss_context(model, inputs, window, window_data, model_s, loss_s)
-        ctx.weights["anneal"] = bool(loss_s.get("anneal_constraints", True))
+        ctx.anneal = bool(loss_s.get("anneal_constraints", True)) and _has_annealed_terms(ctx)
         schedule = Schedule(train_s.get("strategy", "joint"), int(train_s.get("epochs", 600)), features,
                             model.layout.owners(), list(train_s.get("hybrid_schedule", [0.2, 0.3, 0.5])),
                             int(train_s.get("coordinate_steps", 10)))

@@ -44,7 +44,7 @@ def modeling_table(
     raw_brand: dict,
     raw_calendar: dict,
     raw_reference: dict,
-) -> dg.MaterializeResult:
+):
     config = dataset.load()
     sources: dict[str, pd.DataFrame] = {**raw_sales, **raw_media, **raw_brand, **raw_calendar, **raw_reference}
     fills = {name: dict(frame.attrs.get(FILLED_ATTR, {})) for name, frame in sources.items()}

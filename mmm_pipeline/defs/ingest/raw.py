@@ -79,7 +79,7 @@ def _raw_asset(asset_name: str, kind: str, description: str) -> dg.AssetsDefinit
                                        description="pandera schema of each source (lazy: every failure reported)")],
         kinds={"pandas"},
     )
-    def _asset(context: dg.AssetExecutionContext, dataset: DatasetResource) -> dg.MaterializeResult:
+    def _asset(context: dg.AssetExecutionContext, dataset: DatasetResource):
         config = dataset.load()
         frames = _read_role(config, kind)
         metadata = {

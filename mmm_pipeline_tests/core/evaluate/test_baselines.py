@@ -8,7 +8,8 @@ from mmm_pipeline.core.evaluate import baselines as bl
 from mmm_pipeline.core.features.model_data import FeatureSpec, ModelData
 from mmm_pipeline.core.train import walk_forward as wf
 
-SETTINGS = {"walk_forward": {"window": "expanding", "initial_months": 4}, "baselines": {"gbt_max_iter": 30}}
+SETTINGS = {"walk_forward": {"window": "expanding", "initial_months": 4},
+            "baselines": {"gbt_max_iter": 30, "alphas": [0.01, 1.0, 100.0], "cv_splits": 3}}
 
 
 def linear_data(periods: int = 36, nodes: int = 2, noise: float = 0.0, seed: int = 1) -> ModelData:
@@ -85,14 +86,15 @@ def test_baselines_train_and_predict_on_exactly_the_fold_rows(monkeypatch):
             return self.inner.predict(X)
 
     monkeypatch.setattr(bl, "_estimator", lambda *a, **k: Spy(real(*a, **k)))
-    run = bl.run_baseline_folds(data, folds, SETTINGS)
+    models = ["ols", "spline_gam", "gbt"]
+    run = bl.run_baseline_folds(data, folds, {**SETTINGS, "baselines": {**SETTINGS["baselines"], "models": models}})
     fits = [y for kind, y in seen if kind == "fit"]
     predicts = [n for kind, n in seen if kind == "predict"]
-    expected = [data.y[f.train_mask].reshape(-1) for f in folds for _ in bl.BASELINE_MODELS]
+    expected = [data.y[f.train_mask].reshape(-1) for f in folds for _ in models]
     assert len(fits) == len(expected)
     for got, want in zip(fits, expected):
         np.testing.assert_array_equal(got, want)
-    assert predicts == [f.n_test * len(data.nodes) for f in folds for _ in bl.BASELINE_MODELS]
+    assert predicts == [f.n_test * len(data.nodes) for f in folds for _ in models]
     for fold in folds:
         rows = run.folds[run.folds["fold"] == fold.month]
         assert set(rows["train_digest"]) == {fold.train_digest} and set(rows["test_digest"]) == {fold.test_digest}
@@ -112,3 +114,35 @@ def test_non_finite_features_are_rejected_with_the_column_named():
     data.X[3, 1, 2] = np.nan
     with pytest.raises(ValueError, match="non-finite feature values in \\['price'\\]"):
         bl.design_matrix(data, 0.5)
+
+
+def test_nam_and_baselines_use_identical_fold_masks(monkeypatch):
+    """The NAM fold run and the baselines see the same training periods and test rows."""
+    from mmm_pipeline.core.config import deep_merge, load_defaults
+    from mmm_pipeline.core.model.synthetic import synthetic_model_data
+    from mmm_pipeline.core.train import trainer
+
+    data, _ = synthetic_model_data(5, n_periods=60, frequency="weekly", n_channels=2)
+    cfg = deep_merge(load_defaults(), {"training": {"epochs": 15}, "walk_forward": {"initial_months": 12},
+                                       "baselines": {"models": ["ols", "ridge"]}})
+    nam_masks = {}
+    real_fit = trainer.fit_nam
+
+    def spy(window, settings, **kwargs):
+        nam_masks[window.dates[-1]] = kwargs["train_mask"].copy()
+        return real_fit(window, settings, **kwargs)
+
+    monkeypatch.setattr(trainer, "fit_nam", spy)
+    folds = wf.make_folds(data, cfg)[:2]
+    nam = [wf.run_fold(data, f.month, cfg, fold=f) for f in folds]
+    run = bl.run_baseline_folds(data, folds, cfg)
+    for fold, result in zip(folds, nam):
+        mask = nam_masks[data.dates[fold.test_mask][-1]]
+        np.testing.assert_array_equal(mask, fold.train_mask[: fold.end])
+        rows = run.folds[run.folds["fold"] == fold.month]
+        assert set(rows["train_digest"]) == {result.train_digest}
+        assert set(rows["test_digest"]) == {result.test_digest}
+        assert (rows["n_train"] == result.n_train).all()
+        for _, part in run.predictions[run.predictions["fold"] == fold.month].groupby("model"):
+            assert list(zip(part["date"], part["node"])) == list(zip(result.predictions["date"], result.predictions["node"]))
+            np.testing.assert_array_equal(part["actual"].to_numpy(), result.predictions["actual"].to_numpy())

@@ -163,3 +163,12 @@ def test_budget_sensitivity_is_monotone_with_falling_roi(media_data, replicate_m
     assert all(np.diff(roi) < 0)
     # each re-optimised level is at least as good as the current mix at that budget
     assert all(r["revenue"] >= r["revenue_current_mix"] * (1 - 1e-9) for r in rows)
+
+
+def test_point_objective_optimises_the_point_model_and_is_judged_by_replicates(media_data, replicate_model, point_model):
+    plan = optimize_budget(replicate_model, media_data, _settings(objective="point"), point_model=point_model,
+                           sensitivity=False)
+    direct = optimize_budget(point_model, media_data, _settings(objective="mean"), sensitivity=False)
+    np.testing.assert_allclose(plan.optimal, direct.optimal, rtol=1e-4)
+    assert plan.n_replicates_evaluated == 20  # the probability still comes from the bootstrap replicates
+    assert 0.0 <= plan.probability_beats_current <= 1.0

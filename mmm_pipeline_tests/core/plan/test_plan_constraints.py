@@ -24,7 +24,7 @@ def test_percentage_bounds_follow_the_budget_and_locks_do_not():
 def test_absolute_and_relative_overrides_and_masks():
     mask = np.array([[True, True, True], [True, False, True]])
     cons = _build({"bounds_pct": 0.3, "bounds": {"tv": {"lower": 0.0, "upper": 500.0}, "search": {"upper_pct": 1.0}},
-                   "off": ["radio"]}, mask=mask)
+                   "exclude": ["radio"]}, mask=mask)
     assert cons.lower[0, 0] == 0.0 and cons.upper[0, 0] == 500.0
     assert cons.upper[0, 1] == pytest.approx(100.0)
     assert cons.upper[1, 1] == 0.0  # masked
@@ -68,7 +68,7 @@ def test_bad_settings_are_named():
     with pytest.raises(PlanConstraintError, match=r"linear_constraints\[0\]"):
         _build({"linear_constraints": [{"coefficients": {"tv": 1}}]})
     with pytest.raises(PlanConstraintError, match="unknown channels"):
-        _build({"off": ["cinema"]})
+        _build({"exclude": ["cinema"]})
     with pytest.raises(PlanConstraintError, match="plan_blocks"):
         block_lengths(5, 6)
     assert block_lengths(10, 3).tolist() == [4, 3, 3]

@@ -40,7 +40,8 @@ def adstock_weights(decay: float) -> list[float]:
 
 
 def interval(mean: float, rel: float) -> dict[str, float]:
-    return {"mean": mean, "lo": mean * (1 - rel), "hi": mean * (1 + rel), "width": 2 * rel * abs(mean)}
+    lo, hi = sorted((mean * (1 - rel), mean * (1 + rel)))
+    return {"mean": mean, "lo": lo, "hi": hi, "width": hi - lo}
 
 
 def _spend_history(rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -109,7 +110,7 @@ def _channels_json(spends: dict[str, np.ndarray]) -> dict[str, Any]:
 def _response_curves(optimal: dict[str, float]) -> dict[str, Any]:
     out = {}
     for name, (current, half, slope, top, _decay) in CHANNELS.items():
-        grid = np.linspace(0, 3 * current, 41)
+        grid = np.linspace(0, max(3 * current, 1.2 * half * 9 ** (1 / slope)), 61)
         mean = hill(grid, half, slope, top)
         rel = 0.9 if name in NOT_IDENTIFIED else 0.2
         out[name] = {"spend": grid.tolist(), "mean": mean.tolist(), "lo": (mean * (1 - rel)).tolist(),
@@ -119,7 +120,7 @@ def _response_curves(optimal: dict[str, float]) -> dict[str, Any]:
 
 
 def _optimal_allocation(recommended: bool, base_weekly: float) -> tuple[dict[str, Any], dict[str, float]]:
-    optimal = {"TV": 32_000.0, "Search": 32_500.0, "Social": 15_500.0, "Radio": 5_000.0}
+    optimal = {"TV": 50_000.0, "Search": 20_000.0, "Social": 10_000.0, "Radio": 5_000.0}
     current = {k: v[0] for k, v in CHANNELS.items()}
 
     def revenue(plan: dict[str, float]) -> float:
@@ -250,3 +251,20 @@ def results_factory(tmp_path: Path) -> Callable[..., Path]:
         return write_results(tmp_path / name, **options)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def rendered_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """A full results folder rendered once per session: (folder, report.html, report.md).
+
+    Rendering every chart takes seconds, so the HTML and browser tests share one render. The
+    folder carries fields and columns beyond the schema, as a newer writer's would.
+    """
+    from mmm_pipeline.core.report import render_report
+
+    folder = write_results(tmp_path_factory.mktemp("full_run"), summary_extra={"future_block": {"x": [1, 2]}})
+    decomposition = pd.read_csv(folder / "decomposition.csv")
+    decomposition["region_label"] = "north"  # a non-numeric extra column must not become a driver
+    decomposition.to_csv(folder / "decomposition.csv", index=False)
+    html_path, md_path = render_report(folder)
+    return folder, html_path, md_path

@@ -69,7 +69,7 @@ def test_a_new_month_of_data_adds_exactly_one_partition(freq, step):
     assert new[:-1] == old and len(new) == len(old) + 1 and new[-1] == whole_months[-2]
 
 
-@hsettings(max_examples=30, deadline=None)
+@hsettings(max_examples=20, deadline=None)
 @given(
     periods=st.integers(min_value=20, max_value=400),
     freq=st.sampled_from(["D", "W-MON", "W-SUN", "MS"]),
@@ -181,3 +181,69 @@ def test_coefficient_of_variation_edge_cases():
     assert math.isnan(wf.coefficient_of_variation([1.0]))
     assert wf.coefficient_of_variation([0.0, 0.0]) == 0.0
     assert wf.coefficient_of_variation([-1.0, 1.0]) == math.inf
+
+
+# ---------------------------------------------------------------------------------------------
+# fold runs with the real NAM (few epochs: these test the plumbing, not accuracy)
+# ---------------------------------------------------------------------------------------------
+
+from mmm_pipeline.core.config import deep_merge, load_defaults  # noqa: E402
+from mmm_pipeline.core.model.synthetic import synthetic_model_data  # noqa: E402
+from mmm_pipeline.core.train import trainer  # noqa: E402
+
+FAST = deep_merge(load_defaults(), {"training": {"epochs": 25, "threads": 1},
+                                    "walk_forward": {"initial_months": 12}})
+
+
+@pytest.fixture(scope="module")
+def weekly():
+    data, _ = synthetic_model_data(3, n_periods=64, frequency="weekly", n_channels=2)
+    return data
+
+
+def test_run_fold_fits_on_the_past_only_and_the_future_cannot_change_it(weekly, monkeypatch):
+    calls = []
+    real = trainer.fit_nam
+
+    def spy(data, settings, **kwargs):
+        calls.append((data.dates.copy(), kwargs["train_mask"].copy()))
+        return real(data, settings, **kwargs)
+
+    monkeypatch.setattr(trainer, "fit_nam", spy)
+    month = wf.fold_months(weekly.dates, FAST)[1]
+    fold = wf.make_fold(weekly, month, FAST)
+    result = wf.run_fold(weekly, month, FAST, seed=1)
+    dates, mask = calls[0]
+    test_dates = weekly.dates[fold.test_mask]
+    assert dates[-1] == test_dates[-1]  # data ends with the test month
+    assert dates[mask].max() < test_dates.min() and mask.sum() == fold.n_train
+    assert list(result.predictions["date"]) == list(test_dates)
+    assert result.ok and set(result.roas) == set(weekly.channel_names) and set(result.decay) == set(weekly.channel_names)
+    assert "price_0" in result.elasticities and "event_0" not in result.elasticities  # linear kinds skipped
+    assert np.isfinite(result.metrics["rmse"]) and result.train_digest == fold.train_digest
+
+    scrambled = ModelData(**{**weekly.__dict__, "X": weekly.X.copy(), "y": weekly.y.copy()})
+    after = ~(fold.train_mask | fold.test_mask) & (weekly.dates > test_dates.max())
+    scrambled.X[after] *= 50.0
+    scrambled.y[after] *= -3.0
+    again = wf.run_fold(scrambled, month, FAST, seed=1)
+    np.testing.assert_allclose(again.predictions["predicted"], result.predictions["predicted"])
+
+
+def test_run_fold_reports_a_refused_fit_as_skipped(weekly):
+    strict = deep_merge(FAST, {"training": {"min_periods_per_parameter": 100.0}})
+    month = wf.fold_months(weekly.dates, strict)[0]
+    result = wf.run_fold(weekly, month, strict)
+    assert result.status == "skipped" and "too few periods" in result.reason and result.predictions.empty
+    json.dumps(result.to_dict())
+
+
+def test_batched_folds_return_one_result_per_month(weekly):
+    months = wf.fold_months(weekly.dates, FAST)[:2]
+    results = wf.run_folds_batched(weekly, FAST, months, seed=1)
+    assert [r.month for r in results] == months
+    for r, fold in zip(results, wf.make_folds(weekly, FAST, months)):
+        assert list(r.predictions["date"]) == list(weekly.dates[fold.test_mask])
+        assert np.isfinite(r.metrics["rmse"])
+    summary = wf.aggregate_folds(results)
+    assert summary.folds["month"].tolist() == months

@@ -1,0 +1,131 @@
+"""Elasticity group: the block-bootstrap ensemble, channel returns with intervals (and the
+decomposition they come from), and elasticities.
+
+``bootstrap_ensemble`` waits for ``walk_forward_summary``: when the deployment gate blocks,
+the expensive replicates and everything after them are not computed.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from mmm_pipeline.core.features.model_data import ModelData
+from mmm_pipeline.core.infer.bootstrap import BootstrapFit, fit_bootstrap
+from mmm_pipeline.core.infer.decomposition import decomposition_frame, decomposition_sums_to_prediction
+from mmm_pipeline.core.infer.returns import channel_results, elasticity_results, not_identified, price_elasticity
+from mmm_pipeline.core.plan.horizon import current_spend, horizon_periods
+from mmm_pipeline.defs.metadata import json_value, plain, table
+from mmm_pipeline.defs.resources import DatasetResource
+from mmm_pipeline.defs.runtime import limit_threads
+from mmm_pipeline.defs.training.assets import TrainedModel
+
+#: decomposition must reproduce the prediction to this fraction of the largest target value
+DECOMPOSITION_RTOL = 1e-6
+
+
+class BootstrapConfig(dg.Config):
+    """Run-time override of ``settings.bootstrap.replicates`` (None keeps the setting)."""
+
+    replicates: int | None = None
+
+
+@dg.asset(group_name="elasticity", kinds={"pytorch"}, deps=["walk_forward_summary"],
+          description="K NAMs fitted at once on moving-block bootstrap weights of the training periods: the "
+          "source of every interval downstream.")
+def bootstrap_ensemble(context: dg.AssetExecutionContext, config: BootstrapConfig, dataset: DatasetResource,
+                       feature_table: ModelData, nam_model: TrainedModel):
+    limit_threads(nam_model.settings)
+    fit = fit_bootstrap(feature_table, nam_model.settings, train_mask=nam_model.train_mask,
+                        n_replicates=config.replicates)
+    context.log.info("bootstrap: %d replicates, block length %d, %.1fs", fit.fitted.n_models, fit.block_length,
+                     fit.seconds)
+    return dg.MaterializeResult(value=fit, metadata={
+        "replicates": fit.fitted.n_models,
+        "block_length": fit.block_length,
+        "scheme": fit.scheme,
+        "seed": fit.seed,
+        "seconds": round(fit.seconds, 2),
+        "level": plain((nam_model.settings.get("bootstrap") or {}).get("level", 0.95)),
+    })
+
+
+@dataclass
+class ChannelReturns:
+    channels: dict[str, Any]  # channels.json
+    current_spend: np.ndarray  # [C] per-period run-rate the optimizer compares against
+    horizon: int
+    decomposition: pd.DataFrame  # decomposition.csv
+    not_identified: list[str]
+
+
+def _channel_table(channels: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for ch, entry in channels.items():
+        roas = entry["roas"]
+        rows.append({"channel": ch, "roas": roas["mean"], "roas_lo": roas["lo"], "roas_hi": roas["hi"],
+                     "share": entry["share"]["mean"], "mroas": entry["mroas"]["mean"],
+                     "identified": entry["identified"], "reason": entry["reason"]})
+    return pd.DataFrame(rows)
+
+
+@dg.asset(
+    group_name="elasticity",
+    check_specs=[dg.AssetCheckSpec("decomposition_sums_to_prediction", asset="channel_returns", blocking=True,
+                                   description="base + every driver == the ensemble's prediction, period by period")],
+    description="Per-channel ROAS, marginal ROAS, contribution and share with bootstrap intervals, identification "
+    "verdicts, adstock and saturation; plus the per-period decomposition they add up to.",
+)
+def channel_returns(context: dg.AssetExecutionContext, feature_table: ModelData, nam_model: TrainedModel,
+                    bootstrap_ensemble: BootstrapFit):
+    settings = nam_model.settings
+    limit_threads(settings)
+    fitted = bootstrap_ensemble.fitted
+    horizon = horizon_periods(settings, feature_table.frequency)
+    current = current_spend(feature_table, horizon)
+    channels = channel_results(fitted, feature_table, settings, current, train_mask=nam_model.train_mask)
+    decomposition = decomposition_frame(fitted, feature_table)
+    error = decomposition_sums_to_prediction(fitted, feature_table, decomposition)
+    tolerance = DECOMPOSITION_RTOL * max(1.0, float(np.abs(feature_table.y).max()))
+    unidentified = not_identified(channels)
+    if unidentified:
+        context.log.warning("not identified: %s", ", ".join(unidentified))
+    check = dg.AssetCheckResult(
+        check_name="decomposition_sums_to_prediction", passed=bool(error <= tolerance),
+        description=f"max |base + drivers - prediction| = {error:.3g} (tolerance {tolerance:.3g})",
+        metadata={"max_abs_error": plain(error), "tolerance": plain(tolerance)},
+    )
+    value = ChannelReturns(channels, current, horizon, decomposition, unidentified)
+    return dg.MaterializeResult(value=value, check_results=[check], metadata={
+        "channels": table(_channel_table(channels)),
+        "not_identified": json_value(unidentified),
+        "horizon_periods": horizon,
+        "current_spend_per_period": json_value(dict(zip(feature_table.channel_names, current))),
+        "decomposition_rows": len(decomposition),
+    })
+
+
+@dataclass
+class Elasticities:
+    by_feature: dict[str, Any]  # elasticities.json
+    price: dict[str, Any]  # summary.price_elasticity
+
+
+@dg.asset(group_name="elasticity",
+          description="d log y / d log x per feature and node with bootstrap intervals; own-price elasticity per "
+          "node and category.")
+def elasticities(context: dg.AssetExecutionContext, feature_table: ModelData, nam_model: TrainedModel,
+                 bootstrap_ensemble: BootstrapFit):
+    settings = nam_model.settings
+    limit_threads(settings)
+    fitted = bootstrap_ensemble.fitted
+    by_feature = elasticity_results(fitted, feature_table, settings)
+    price = price_elasticity(fitted, feature_table, settings)
+    rows = [{"feature": f, "node": n, **iv} for f, nodes in by_feature.items() for n, iv in nodes.items()]
+    return dg.MaterializeResult(value=Elasticities(by_feature, price), metadata={
+        "elasticities": table(pd.DataFrame(rows)),
+        "price_elasticity": json_value(price),
+        "features": len(by_feature),
+    })

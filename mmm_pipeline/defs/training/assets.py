@@ -1,0 +1,270 @@
+"""Training group: Optuna study, walk-forward folds (one partition per test month), their
+summary with the deployment gate, and the final NAM.
+
+``walk_forward_fold`` has a single-run backfill policy: one run can compute a range of months
+(the CLI computes them all, the schedule the new ones), each stored as its own partition.
+"""
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from mmm_pipeline.core.evaluate.gate import GateResult, evaluate_gate
+from mmm_pipeline.core.features.model_data import ModelData
+from mmm_pipeline.core.train.walk_forward import (
+    FoldResult,
+    WalkForwardSummary,
+    aggregate_folds,
+    fold_chart,
+    holdout_mask,
+)
+from mmm_pipeline.defs.charts import loss_curves_png, png_markdown
+from mmm_pipeline.defs.metadata import json_value, plain, table
+from mmm_pipeline.defs.partitions import FOLD_PARTITIONS
+from mmm_pipeline.defs.resources import DatasetResource
+from mmm_pipeline.defs.runtime import limit_threads
+
+#: the gate thresholds of settings.gate, each a blocking asset check on walk_forward_summary
+GATE_CHECKS = ("min_oos_r2", "max_fold_r2_std", "max_fold_r2_range", "max_elasticity_cv", "max_constraint_violations")
+
+
+class TuningConfig(dg.Config):
+    """Run-time overrides of ``settings.tuning`` (None keeps the dataset's setting)."""
+
+    enabled: bool | None = None
+    n_trials: int | None = None
+    timeout_s: float | None = None
+
+
+@dataclass
+class TuningOutcome:
+    """The study's verdict: the settings override later assets deep-merge (empty when off)."""
+
+    enabled: bool
+    override: dict[str, Any]
+    reason: str
+    study: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainedModel:
+    """The final NAM and where its checkpoint lives in the model store."""
+
+    version: str
+    fitted: Any  # FittedNAM
+    checkpoint: str
+    train_mask: np.ndarray
+    settings: dict[str, Any]
+    seconds: float
+
+
+@dataclass
+class WalkForwardOutcome:
+    summary: WalkForwardSummary
+    gate: GateResult
+    months: list[str]
+    gate_blocking: bool
+
+
+def effective_settings(settings: dict[str, Any], tuning: TuningOutcome | None) -> dict[str, Any]:
+    """Dataset settings with the tuned override applied (when tuning ran)."""
+    from mmm_pipeline.core.train.tuning import apply_override
+
+    if tuning is None or not tuning.override:
+        return dict(settings)
+    return apply_override(settings, tuning.override)
+
+
+@dg.asset(group_name="training", kinds={"optuna"},
+          description="Optuna search over NAM settings on the hold-out-free walk-forward folds; records that it is "
+          "disabled unless settings.tuning.enabled (or the run config) turns it on.")
+def tuning_study(context: dg.AssetExecutionContext, config: TuningConfig, dataset: DatasetResource,
+                 feature_table: ModelData):
+    cfg = dataset.load()
+    settings = cfg.settings
+    tuning = dict(settings.get("tuning") or {})
+    enabled = tuning.get("enabled", False) if config.enabled is None else config.enabled
+    if not enabled:
+        outcome = TuningOutcome(False, {}, "tuning disabled (settings.tuning.enabled is false): the configured "
+                                "settings are used as they are")
+        context.log.info(outcome.reason)
+        return dg.MaterializeResult(value=outcome, metadata={"enabled": False, "reason": outcome.reason})
+    from mmm_pipeline.core.train.tuning import run_study
+
+    limit_threads(settings)
+    result = run_study(feature_table, settings, n_trials=config.n_trials, timeout=config.timeout_s,
+                       holdout_periods=cfg.holdout.periods)
+    outcome = TuningOutcome(True, result.best_settings_override,
+                            f"best {result.objective} {result.best_value:.4g} after {result.n_complete} completed "
+                            f"trial(s)", result.to_dict())
+    context.log.info("tuning: %s; override %s", outcome.reason, outcome.override)
+    trials = result.trials.copy()
+    for col in trials.columns:
+        if not pd.api.types.is_numeric_dtype(trials[col]):
+            trials[col] = trials[col].astype(str)
+    return dg.MaterializeResult(value=outcome, metadata={
+        "enabled": True,
+        "study_name": result.study_name,
+        "storage": str(result.storage_url),
+        "objective": result.objective,
+        "best_value": plain(result.best_value),
+        "best_settings_override": json_value(result.best_settings_override),
+        "tuning_folds": json_value(result.months),
+        "trials": table(trials),
+        "n_complete": result.n_complete, "n_pruned": result.n_pruned, "n_failed": result.n_failed,
+        "importances": json_value(result.importances),
+        "seconds": round(result.seconds, 2),
+    })
+
+
+def _fold_row(result: FoldResult) -> dict[str, Any]:
+    return {"month": result.month, "status": result.status, "r2": result.metrics.get("r2"),
+            "mape": result.metrics.get("mape"), "rmse": result.metrics.get("rmse"), "n_train": result.n_train,
+            "n_test": result.n_test, "train_seconds": round(result.train_seconds, 2), "reason": result.reason}
+
+
+@dg.asset(
+    group_name="training",
+    partitions_def=FOLD_PARTITIONS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"pytorch"},
+    description="One walk-forward fold per test month: the NAM trained on the months before it, scored on it.",
+)
+def walk_forward_fold(context: dg.AssetExecutionContext, dataset: DatasetResource, feature_table: ModelData,
+                      tuning_study: TuningOutcome):
+    from mmm_pipeline.core.train.walk_forward import run_fold
+
+    settings = effective_settings(dataset.load().settings, tuning_study)
+    limit_threads(settings)
+    months = list(context.partition_keys)
+    results: dict[str, FoldResult] = {}
+    for i, month in enumerate(months, 1):
+        started = time.perf_counter()
+        results[month] = run_fold(feature_table, month, settings)
+        r = results[month]
+        context.log.info("fold %s (%d/%d): %s in %.1fs", month, i, len(months),
+                         f"r2 {r.metrics['r2']:.3f}, mape {r.metrics['mape']:.3f}" if r.ok else f"skipped: {r.reason}",
+                         time.perf_counter() - started)
+    rows = pd.DataFrame([_fold_row(r) for r in results.values()])
+    metadata: dict[str, Any] = {"folds": table(rows), "months": json_value(months)}
+    if len(months) == 1:
+        r = results[months[0]]
+        metadata.update({"status": r.status, "train_window": f"{r.train_start} .. {r.train_end}",
+                         "test_window": f"{r.test_start} .. {r.test_end}", "metrics": json_value(r.metrics)})
+    value: Any = results if len(months) > 1 else results[months[0]]
+    return dg.MaterializeResult(value=value, metadata=metadata)
+
+
+def _gate_blocking(settings: dict[str, Any]) -> bool:
+    return bool((settings.get("automation") or {}).get("gate_blocking", True))
+
+
+@dg.asset(
+    group_name="training",
+    check_specs=[dg.AssetCheckSpec(name, asset="walk_forward_summary", blocking=True,
+                                   description=f"deployment gate: settings.gate.{name}") for name in GATE_CHECKS],
+    description="All walk-forward folds pooled: out-of-sample accuracy, fold-to-fold stability, and the "
+    "deployment gate (blocking checks; each says which threshold failed and by how much).",
+)
+def walk_forward_summary(context: dg.AssetExecutionContext, dataset: DatasetResource, feature_table: ModelData,
+                         walk_forward_fold: dict, nam_model: TrainedModel):
+    config = dataset.load()
+    settings = nam_model.settings
+    if not walk_forward_fold:
+        raise ValueError(f"{config.name}: no walk-forward fold to summarise: {len(set(feature_table.dates.strftime('%Y-%m')))} "
+                         f"months of data and walk_forward.initial_months = "
+                         f"{(settings.get('walk_forward') or {}).get('initial_months')}")
+    summary = aggregate_folds(list(walk_forward_fold.values()))
+    gate = evaluate_gate(summary, nam_model.fitted.constraint_violation_rates(feature_table), settings)
+    blocking = _gate_blocking(config.settings)
+    severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
+    by_name = {c.name: c for c in gate.checks}
+    checks = []
+    for name in GATE_CHECKS:
+        c = by_name.get(name)
+        if c is None:
+            checks.append(dg.AssetCheckResult(check_name=name, passed=True, description="not evaluated by the gate"))
+            continue
+        checks.append(dg.AssetCheckResult(
+            check_name=name, passed=bool(c.passed), severity=severity, description=c.message,
+            metadata={"value": plain(c.value), "threshold": plain(c.threshold), "op": c.op, "margin": plain(c.margin)},
+        ))
+    context.log.info("%s", gate.message)
+    gate_cfg = settings.get("gate") or {}
+    chart = fold_chart(summary, gate_cfg.get("min_oos_r2"))
+    outcome = WalkForwardOutcome(summary, gate, sorted(walk_forward_fold), blocking)
+    return dg.MaterializeResult(value=outcome, check_results=checks, metadata={
+        "folds": dg.MetadataValue.int(len(walk_forward_fold)),
+        "skipped_folds": json_value(summary.skipped),
+        "overall": json_value(summary.overall),
+        "overall_total": json_value(summary.overall_total),
+        "fold_r2": json_value(summary.fold_r2),
+        "stability_cv": json_value(summary.stability),
+        "fold_table": table(summary.folds),
+        "gate_passed": bool(gate.passed),
+        "gate": dg.MetadataValue.md("\n".join(f"- {'PASS' if c.passed else 'FAIL'}: {c.message}" for c in gate.checks)),
+        "fold_chart": dg.MetadataValue.md(png_markdown(chart, "walk-forward folds")),
+    })
+
+
+def _history_table(history: dict) -> pd.DataFrame:
+    rows = []
+    for name, values in history.items():
+        arr = np.asarray(values, dtype=float)
+        if arr.ndim == 2 and arr.size:
+            rows.append({"term": name, "first": float(np.nanmean(arr[0])), "last": float(np.nanmean(arr[-1])),
+                         "min": float(np.nanmin(arr)) if np.isfinite(arr).any() else None})
+    return pd.DataFrame(rows)
+
+
+def _parameter_table(fitted: Any, data: ModelData) -> pd.DataFrame:
+    summary = fitted.channel_summary(data)
+    numeric = [c for c in summary.columns if c not in ("member", "channel") and pd.api.types.is_numeric_dtype(summary[c])]
+    return summary.groupby("channel", sort=False)[numeric].mean().reset_index()
+
+
+@dg.asset(group_name="training", kinds={"pytorch"},
+          description="The final NAM, trained on every period except the hold-out (tuned settings when tuning "
+          "is on); its checkpoint is saved in the model store under a new version.")
+def nam_model(context: dg.AssetExecutionContext, dataset: DatasetResource, feature_table: ModelData,
+              tuning_study: TuningOutcome):
+    from mmm_pipeline.core.registry import new_version
+    from mmm_pipeline.core.train.trainer import fit_nam
+
+    config = dataset.load()
+    settings = effective_settings(config.settings, tuning_study)
+    limit_threads(settings)
+    mask = ~holdout_mask(len(feature_table.dates), config.holdout.periods)
+    started = time.perf_counter()
+    fitted = fit_nam(feature_table, settings, train_mask=mask)
+    seconds = time.perf_counter() - started
+    version = new_version(context.run_id)
+    checkpoint = fitted.save(dataset.registry().model_dir(version) / "model.pt")
+    violations = fitted.constraint_violation_rates(feature_table)
+    history = fitted.history
+    context.log.info("nam_model %s: %d member(s), %d training periods, %.1fs", version, fitted.n_models,
+                     int(mask.sum()), seconds)
+    metadata = {
+        "version": version,
+        "checkpoint": dg.MetadataValue.path(str(checkpoint)),
+        "members": fitted.n_models,
+        "train_window": f"{fitted.meta.get('train_start')} .. {fitted.meta.get('train_end')}",
+        "train_periods": int(mask.sum()),
+        "holdout_periods": int(config.holdout.periods),
+        "epochs_run": int(np.asarray(history.get("epochs_run", 0))),
+        "best_epoch": json_value(history.get("best_epoch")),
+        "train_seconds": round(seconds, 2),
+        "seed": plain(fitted.meta.get("seed")),
+        "tuned": bool(tuning_study.override),
+        "loss_terms": table(_history_table(history)),
+        "loss_curves": dg.MetadataValue.md(png_markdown(loss_curves_png(history), "loss curves")),
+        "parameters": table(_parameter_table(fitted, feature_table)),
+        "constraint_violation_rates": json_value(violations),
+        "max_constraint_violation": plain(max(violations.values(), default=0.0)),
+    }
+    value = TrainedModel(version, fitted, str(checkpoint), mask, settings, seconds)
+    return dg.MaterializeResult(value=value, metadata=metadata)

@@ -1,0 +1,158 @@
+"""Bad input fails loudly: the error names the file, the column, the CSV lines and the fix.
+
+Each case is a small broken copy of a real shipped file (Robyn's weekly data). CSV lines count
+the header as line 1, so data row ``i`` (0-based) is line ``i + 2``.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from toy_retail import with_source_path
+
+from mmm_pipeline.core.config import DatasetConfig
+from mmm_pipeline.core.data.errors import DataValidationError
+from mmm_pipeline.core.data.modeling_table import load_dataset, prepare_source
+
+
+def broken_copy(config: DatasetConfig, tmp_path: Path, edit: Callable[[pd.DataFrame], pd.DataFrame],
+                source: str = "main") -> DatasetConfig:
+    raw = pd.read_csv(config.source_path(source), dtype=str, keep_default_na=False)
+    path = tmp_path / f"broken_{source}.csv"
+    edit(raw).to_csv(path, index=False)
+    return with_source_path(config, source, path)
+
+
+def failure(config: DatasetConfig, source: str = "main") -> DataValidationError:
+    with pytest.raises(DataValidationError) as err:
+        prepare_source(config, source)
+    return err.value
+
+
+def only_issue(err: DataValidationError, check: str):
+    matching = [i for i in err.issues if i.check == check]
+    assert matching, f"no '{check}' issue in: {err}"
+    return matching[0]
+
+
+def set_cell(row: int, column: str, value: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def edit(raw: pd.DataFrame) -> pd.DataFrame:
+        raw.loc[row, column] = value
+        return raw
+    return edit
+
+
+def test_missing_file_names_path_and_config_key(robyn, tmp_path):
+    config = with_source_path(robyn, "main", tmp_path / "dt_simulated_weekly.cvs")
+    issue = only_issue(failure(config), "missing_file")
+    assert "dt_simulated_weekly.cvs" in issue.file and "sources.main.path" in issue.fix
+
+
+def test_misspelled_column_suggests_the_closest_name(robyn, tmp_path):
+    config = broken_copy(robyn, tmp_path, lambda raw: raw.rename(columns={"tv_S": "tv_Spend"}))
+    err = failure(config)
+    issue = only_issue(err, "missing_column")
+    assert issue.column == "tv_S" and "did you mean 'tv_Spend'" in str(err)
+    assert "broken_main.csv" in str(err)
+
+
+def test_header_with_stray_spaces_is_not_an_error(robyn, tmp_path):
+    config = broken_copy(robyn, tmp_path, lambda raw: raw.rename(columns={"tv_S": "  tv_S "}))
+    frame, _ = prepare_source(config, "main")
+    assert "tv_S" in frame
+
+
+def test_unparseable_dates_name_the_lines(robyn, tmp_path):
+    config = broken_copy(robyn, tmp_path, set_cell(4, "DATE", "2016-13-45"))
+    issue = only_issue(failure(config), "unparseable_date")
+    assert issue.column == "DATE" and issue.rows == (6,) and "'2016-13-45'" in issue.describe()
+    assert "%Y-%m-%d" in issue.problem
+
+
+def test_text_in_numeric_column(robyn, tmp_path):
+    config = broken_copy(robyn, tmp_path, set_cell(8, "revenue", "n/a - store closed"))
+    issue = only_issue(failure(config), "text_in_numeric")
+    assert issue.column == "revenue" and issue.rows == (10,) and "store closed" in issue.describe()
+
+
+def test_thousands_separator_without_config_gets_a_hint(robyn, tmp_path):
+    config = broken_copy(robyn, tmp_path, set_cell(0, "competitor_sales_B", "8,125,009"))
+    issue = only_issue(failure(config), "text_in_numeric")
+    assert "thousands" in issue.fix
+
+
+def test_negative_spend(robyn, tmp_path):
+    config = broken_copy(robyn, tmp_path, set_cell(5, "tv_S", "-120.5"))
+    issue = only_issue(failure(config), "negative_values")
+    assert issue.column == "tv_S" and issue.rows == (7,) and "-120.5" in issue.describe()
+
+
+def test_missing_spend_is_rejected_with_the_fill_option(robyn, tmp_path):
+    config = broken_copy(robyn, tmp_path, set_cell(3, "ooh_S", ""))
+    issue = only_issue(failure(config), "missing_values")
+    assert issue.column == "ooh_S" and issue.rows == (5,)
+    assert "fill: zero" in issue.fix and "channel 'ooh'" in issue.fix
+
+
+def test_duplicate_dates(robyn, tmp_path):
+    config = broken_copy(robyn, tmp_path, lambda raw: pd.concat([raw, raw.iloc[[10]]], ignore_index=True))
+    issue = only_issue(failure(config), "duplicate_dates")
+    assert issue.rows == (12, 210) and "2016-02-01" in issue.describe()
+
+
+def test_gaps_in_dates_list_the_missing_periods(robyn, tmp_path):
+    config = broken_copy(robyn, tmp_path, lambda raw: raw.drop(index=[20, 21]))
+    issue = only_issue(failure(config), "date_gaps")
+    assert "2 weekly period(s) missing" in issue.problem
+    assert "2016-04-11" in issue.problem and "2016-04-18" in issue.problem
+    assert issue.rows == (22,)  # the first row after the gap, as numbered in the broken file
+
+
+def test_empty_file_and_header_only_file(robyn, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert only_issue(failure(with_source_path(robyn, "main", empty)), "empty_file").problem == "file is empty"
+    config = broken_copy(robyn, tmp_path, lambda raw: raw.iloc[:0])
+    assert "no data rows" in only_issue(failure(config), "empty_file").problem
+
+
+def test_channel_that_is_all_zeros(robyn, tmp_path):
+    def zero_print(raw: pd.DataFrame) -> pd.DataFrame:
+        raw["print_S"] = "0"
+        return raw
+    issue = only_issue(failure(broken_copy(robyn, tmp_path, zero_print)), "all_zero_channel")
+    assert issue.column == "print_S" and "cannot be measured" in issue.fix
+
+
+def test_all_problems_are_reported_at_once(robyn, tmp_path):
+    def many(raw: pd.DataFrame) -> pd.DataFrame:
+        raw.loc[2, "tv_S"] = "-1"
+        raw.loc[3, "search_S"] = ""
+        return pd.concat([raw, raw.iloc[[7]]], ignore_index=True)
+    err = failure(broken_copy(robyn, tmp_path, many))
+    assert {"negative_values", "missing_values", "duplicate_dates"} <= set(err.checks)
+    assert str(err).startswith("3 problems in the input data")
+
+
+def test_every_source_is_checked_before_failing(toy_paths, tmp_path):
+    from toy_retail import toy_config
+
+    toy_paths["nps"].write_text(toy_paths["nps"].read_text().replace("2/1/2016", "Feb 2016"))
+    toy_paths["special_sale"].unlink()
+    with pytest.raises(DataValidationError) as err:
+        load_dataset(toy_config(toy_paths))
+    assert {"unparseable_date", "missing_file"} <= set(err.value.checks)
+
+
+def test_media_that_does_not_cover_the_sales_dates(toy_paths):
+    from toy_retail import toy_config
+
+    lines = toy_paths["media"].read_bytes().decode().splitlines()
+    toy_paths["media"].write_text("\n".join(line for line in lines if not line.startswith("2016,4,")) + "\n")
+    with pytest.raises(DataValidationError) as err:
+        load_dataset(toy_config(toy_paths))
+    issue = only_issue(err.value, "coverage")
+    assert "covers 2016-01-01..2016-03-31" in issue.problem
+    assert "30 modelling period(s)" in issue.problem and "2016-04-01" in issue.problem
+    assert "window" in issue.fix

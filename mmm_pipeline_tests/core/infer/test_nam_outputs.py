@@ -1,0 +1,124 @@
+"""Decomposition, channel returns, elasticities and response curves from a real bootstrap NAM fit.
+
+One small batched bootstrap fit on simulated weekly data (known truth) is shared by the tests;
+a near-constant "ghost" channel with no effect is added to check the honesty guards.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from mmm_pipeline.core.config import deep_merge, load_defaults
+from mmm_pipeline.core.data.simulator import simulate_weekly
+from mmm_pipeline.core.features.model_data import FeatureSpec, ModelData
+from mmm_pipeline.core.infer.bootstrap import fit_bootstrap
+from mmm_pipeline.core.infer.decomposition import (
+    decomposition_error,
+    decomposition_frame,
+    decomposition_sums_to_prediction,
+    driver_columns,
+)
+from mmm_pipeline.core.infer.returns import (
+    channel_results,
+    data_identifiability,
+    elasticity_results,
+    not_identified,
+    summary_long,
+)
+from mmm_pipeline.core.plan.horizon import current_spend
+from mmm_pipeline.core.plan.sensitivity import response_curves
+
+torch.set_num_threads(1)
+
+
+def _weekly_model_data(seed: int, n_weeks: int, ghost: bool) -> ModelData:
+    sim = simulate_weekly(seed=seed, n_weeks=n_weeks)
+    frame = sim.tables["weekly.csv"]
+    cols = [sim.spend]
+    names = list(sim.channels)
+    if ghost:
+        rng = np.random.default_rng(seed)
+        cols.append((20_000.0 * (1 + 0.01 * rng.standard_normal(n_weeks)))[:, None])
+        names.append("ghost")
+    cols += [frame[["competitor_sales"]].to_numpy(float), frame[["promo_event"]].to_numpy(float)]
+    feats = [FeatureSpec(c, "media", "marketing") for c in names]
+    feats += [FeatureSpec("competitor_sales", "free", "brand"), FeatureSpec("promo_event", "linear", "temporal")]
+    return ModelData(dates=sim.dates, nodes=["total"], node_category=["total"], X=np.concatenate(cols, 1)[:, None, :],
+                     y=sim.target_observed, features=feats, frequency="weekly", target_name="revenue", dataset=sim.name)
+
+
+@pytest.fixture(scope="module")
+def boot():
+    data = _weekly_model_data(seed=3, n_weeks=104, ghost=True)
+    settings = deep_merge(load_defaults(), {"training": {"epochs": 150}, "bootstrap": {"replicates": 12}})
+    return data, settings, fit_bootstrap(data, settings)
+
+
+def test_decomposition_adds_up_to_the_prediction(boot):
+    data, _, fit = boot
+    frame = decomposition_frame(fit.fitted, data)
+    assert list(frame.columns[:6]) == ["date", "node", "category", "actual", "predicted", "base"]
+    assert driver_columns(frame) == data.feature_names
+    assert len(frame) == len(data.dates) * len(data.nodes)
+    scale = float(np.abs(data.y).max())
+    assert decomposition_sums_to_prediction(fit.fitted, data, frame) < 1e-6 * scale
+    broken = frame.copy()
+    broken["tv"] += 1.0
+    assert decomposition_error(broken) == pytest.approx(1.0)
+
+
+def test_channel_returns_have_intervals_and_the_ghost_is_not_identified(boot):
+    data, settings, fit = boot
+    cur = current_spend(data, 13)
+    out = channel_results(fit.fitted, data, settings, cur)
+    assert list(out) == data.channel_names
+    for ch, entry in out.items():
+        for key in ("contribution", "roas", "mroas", "share"):
+            iv = entry[key]
+            assert iv["lo"] <= iv["hi"] and iv["width"] == pytest.approx(iv["hi"] - iv["lo"])
+        assert entry["spend"]["width"] == pytest.approx(0.0, abs=1e-6 * entry["spend"]["mean"])
+        assert len(entry["adstock"]["weights"]) > 1
+        assert entry["current_spend_per_period"] == pytest.approx(data.spend[-13:, data.channel_names.index(ch)].mean())
+        assert entry["identified"] or entry["reason"]
+    assert not out["ghost"]["identified"]
+    assert "barely varies" in out["ghost"]["reason"]
+    assert "ghost" in not_identified(out)
+    # share intervals come from shares that add up to one within each replicate
+    flat = summary_long(fit.fitted.channel_summary(data))
+    np.testing.assert_allclose(flat.groupby("member")["share"].sum().to_numpy(), 1.0, rtol=1e-6)
+
+
+def test_spend_checks_catch_collinear_and_dark_channels():
+    data = _weekly_model_data(seed=4, n_weeks=60, ghost=False)
+    x = data.X.copy()
+    x[:, 0, 1] = 0.5 * x[:, 0, 0] + 1.0  # radio copies tv
+    x[:, 0, 4] = 0.0  # display never runs
+    data.X = x
+    reasons = data_identifiability(data)
+    assert "moves together with ['radio']" in reasons["tv"]
+    assert "no spend" in reasons["display"]
+    assert reasons["search"] == ""
+
+
+def test_elasticities_cover_continuous_features_only(boot):
+    data, settings, fit = boot
+    out = elasticity_results(fit.fitted, data, settings)
+    assert set(out) == set(data.channel_names) | {"competitor_sales"}
+    for feature, nodes in out.items():
+        assert set(nodes) == {"total"}
+    assert all(out[ch]["total"]["lo"] >= -1e-9 for ch in data.channel_names)  # media effects are monotone up
+
+
+def test_response_curves_rise_from_zero_and_mark_the_current_spend(boot):
+    data, settings, fit = boot
+    cur = current_spend(data, 13)
+    curves = response_curves(fit.fitted, data, settings, cur, optimal=cur * 1.1)
+    for c, ch in enumerate(data.channel_names):
+        curve = curves[ch]
+        assert curve["spend"][0] == 0.0 and curve["mean"][0] == pytest.approx(0.0, abs=1e-6)
+        assert np.all(np.diff(curve["mean"]) >= -1e-6)
+        assert cur[c] in curve["spend"]
+        i = curve["spend"].index(cur[c])
+        assert curve["current_point"]["contribution"] == curve["mean"][i]
+        assert len(curve["average_roi"]["mean"]) == len(curve["spend"])
+        assert curve["optimal_spend"] == pytest.approx(cur[c] * 1.1)
