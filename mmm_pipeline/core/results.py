@@ -177,8 +177,11 @@ def _write_csv(path: Path, frame: pd.DataFrame) -> None:
     out.to_csv(path, index=False, float_format="%.10g")
 
 
-def write_results(out_dir: str | Path, payload: ResultsPayload) -> Path:
+def write_results(out_dir: str | Path, payload: ResultsPayload | None = None, **parts: Any) -> Path:
     """Write the results folder atomically and return its path.
+
+    Pass a :class:`ResultsPayload`, or its fields as keywords
+    (``write_results(out, summary=..., channels=..., ...)``).
 
     Steps: validate; write every file into ``<parent>/.tmp-<name>-<uuid>``; fsync; move the old
     folder (if any) aside, rename the new one into place, delete the old one. A crash before the
@@ -186,6 +189,13 @@ def write_results(out_dir: str | Path, payload: ResultsPayload) -> Path:
     Files other writers add later (report.html) belong to the new folder's lifetime: a re-run
     replaces the folder, so no stale report survives next to new numbers.
     """
+    if payload is None:
+        try:
+            payload = ResultsPayload(**parts)
+        except TypeError as exc:
+            raise ResultsSchemaError(f"write_results: {exc}; the parts are {list(ResultsPayload.__dataclass_fields__)}") from exc
+    elif parts:
+        raise ResultsSchemaError("write_results: pass a ResultsPayload or keyword parts, not both")
     problems = validate_payload(payload)
     if problems:
         raise ResultsSchemaError(

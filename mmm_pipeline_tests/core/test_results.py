@@ -112,3 +112,12 @@ def test_unserialisable_values_are_named(tmp_path):
         write_results(tmp_path / "toy", _payload(scenarios=[{"name": "x", "description": "", "revenue": _iv(1, 0, 2),
                                                              "lift_pct": _iv(0, -1, 1), "bad": object()}]))
     assert not (tmp_path / "toy").exists()
+
+
+def test_keyword_parts_work_and_missing_parts_are_named(tmp_path):
+    parts = _payload().__dict__
+    out = write_results(tmp_path / "toy", **parts)
+    assert (out / "summary.json").is_file()
+    partial = {k: v for k, v in parts.items() if k != "scenarios"}
+    with pytest.raises(ResultsSchemaError, match="scenarios"):
+        write_results(tmp_path / "other", **partial)

@@ -99,7 +99,8 @@ def csv_lines(index: pd.Index, mask: np.ndarray | pd.Series) -> tuple[int, ...]:
 
 def _where(config: DatasetConfig, source_name: str, key: str = "") -> str:
     suffix = f".{key}" if key else ""
-    return f"`sources.{source_name}{suffix}` in {display_path(config.config_path) if config.config_path else 'the dataset YAML'}"
+    yaml = display_path(config.config_path) if config.config_path else "the dataset YAML"
+    return f"`sources.{source_name}{suffix}` in {yaml}"
 
 
 def _check_file(path: Path, shown: str, config: DatasetConfig, source_name: str) -> None:

@@ -90,7 +90,7 @@ def build_modeling_table(config: DatasetConfig, sources: Mapping[str, pd.DataFra
     fact = sources[fact_source(config)]
     node_frame, starts = _fact_by_node(config, fact, report)
     starts = _apply_window(config, starts, report)
-    national = _national_columns(config, sources, starts, report)
+    national = _national_columns(config, sources, starts)
     node_frame = node_frame[node_frame[DATE].isin(starts)]
     table = node_frame.merge(national, left_on=DATE, right_index=True, how="left")
     table = table.sort_values([DATE, "node"], kind="stable").reset_index(drop=True)
@@ -155,7 +155,7 @@ def _fact_by_node(config: DatasetConfig, fact: pd.DataFrame, report: TableReport
         starts = _complete_periods(fact[DATE], starts, config.frequency, report)
         grouped = grouped[grouped[DATE].isin(starts)]
     if price is not None:
-        grouped = _per_unit_prices(grouped, fact, frame, report)
+        grouped = _per_unit_prices(grouped, frame, report)
     return grouped, starts
 
 
@@ -175,8 +175,7 @@ def _price_totals(config: DatasetConfig, fact: pd.DataFrame) -> pd.DataFrame:
                         index=fact.index)
 
 
-def _per_unit_prices(grouped: pd.DataFrame, fact: pd.DataFrame, rows: pd.DataFrame, report: TableReport
-                     ) -> pd.DataFrame:
+def _per_unit_prices(grouped: pd.DataFrame, rows: pd.DataFrame, report: TableReport) -> pd.DataFrame:
     """MRP per unit = list value / units; discount = discount value / list value (value-weighted)."""
     out = grouped.copy()
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -207,8 +206,8 @@ def _complete_periods(dates: pd.Series, starts: pd.DatetimeIndex, frequency: str
     return starts[full]
 
 
-def _national_columns(config: DatasetConfig, sources: Mapping[str, pd.DataFrame], starts: pd.DatetimeIndex,
-                      report: TableReport) -> pd.DataFrame:
+def _national_columns(config: DatasetConfig, sources: Mapping[str, pd.DataFrame], starts: pd.DatetimeIndex
+                      ) -> pd.DataFrame:
     """Channels, organic, controls, brand and events on the modelling periods (same for all nodes)."""
     parts: list[pd.DataFrame] = []
     issues: list[DataIssue] = []
@@ -222,10 +221,9 @@ def _national_columns(config: DatasetConfig, sources: Mapping[str, pd.DataFrame]
             frame = frame.groupby(DATE, as_index=False).first()  # national columns repeat across nodes
         for how in ("sum", "mean", "max"):
             group = [u for u in uses if ROLE_HOW[u.role] == how]
-            if how == "mean" and level_alignment(config) == "hold":
-                how = "hold"
             if group:
-                aligned = to_periods(frame, [u.column for u in group], src.frequency, starts, config.frequency, how)
+                agg: How = "hold" if how == "mean" and level_alignment(config) == "hold" else how  # type: ignore
+                aligned = to_periods(frame, [u.column for u in group], src.frequency, starts, config.frequency, agg)
                 aligned.columns = [u.name for u in group]
                 parts.append(aligned)
                 _report_coverage(aligned, config, source_name, frame, issues)

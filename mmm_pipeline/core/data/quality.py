@@ -19,6 +19,7 @@ from mmm_pipeline.core.config import DatasetConfig
 from mmm_pipeline.core.data import periods
 from mmm_pipeline.core.data.columns import source_columns, total_columns
 from mmm_pipeline.core.data.loaders import DATE
+from mmm_pipeline.core.data.schemas import event_columns
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def run_quality_checks(config: DatasetConfig, table: pd.DataFrame,
         "duplicates": check_duplicates(table),
         "value_bounds": check_value_bounds(table, config),
         "total_consistency": check_total_consistency(config, sources or {}),
-        "outliers": check_outliers(table, config),
+        "outliers": check_outliers(table, config, sources),
         "missing_values": check_missing_values(table, fills or {}),
     }
     for r in results.values():
@@ -97,7 +98,8 @@ def check_value_bounds(table: pd.DataFrame, config: DatasetConfig) -> CheckResul
         if col in table:
             bad = (table[col] < lo) | (table[col] > hi)
             if bad.any():
-                violations[col] = {"rows": int(bad.sum()), "min": float(table[col].min()), "max": float(table[col].max()),
+                violations[col] = {"rows": int(bad.sum()), "min": float(table[col].min()),
+                                   "max": float(table[col].max()),
                                    "bounds": [lo, hi if np.isfinite(hi) else None]}
     meta = {"checked_columns": [c for c in rules if c in table], "violations": violations}
     if violations:
@@ -142,34 +144,48 @@ def _resolution(values: pd.DataFrame, multiplier: float) -> float:
     return 0.0
 
 
-def check_outliers(table: pd.DataFrame, config: DatasetConfig) -> CheckResult:
+def check_outliers(table: pd.DataFrame, config: DatasetConfig,
+                   sources: Mapping[str, pd.DataFrame] | None = None) -> CheckResult:
     """IQR fences and a trailing rolling z-score for the target (per node, on logs) and spend.
 
+    The target's z-score ignores event periods (a sale day is an expected spike), its fences do not.
+
     Logs for the target because a sales collapse is a ratio (DT Mart's August 2015 is 0.1% of a
-    normal month); spend fences ignore zero periods, which are flighting, not outliers.
+    normal month); spend fences ignore zero periods, which are flighting, not outliers. Spend
+    recorded at a coarser frequency (monthly media) is checked in its own source periods when
+    ``sources`` are given: spread evenly over days it would jump at every month boundary.
     """
     q = quality_settings(config)
     window = int(q["z_window"] or Z_WINDOW[config.frequency])
     found: dict[str, Any] = {}
+    events = event_columns(config, table)
     for node, rows in table.groupby("node", sort=False):
         target = rows.set_index(DATE)[config.target.name]
-        hits = _outliers(np.log(target.where(target > 0)), q["iqr_k"], q["z_threshold"], window)
+        expected = rows.set_index(DATE)[events].gt(0).any(axis=1) if events else None  # sale days, holidays
+        hits = _outliers(np.log(target.where(target > 0)), q["iqr_k"], q["z_threshold"], window, expected)
         if hits:
             found[f"{config.target.name}[{node}]"] = hits
     per_period = table.drop_duplicates(DATE).set_index(DATE)
-    for ch in config.channel_names:  # fences on non-zero spend: dark periods are not outliers
-        hits = _outliers(per_period[ch].where(per_period[ch] > 0), q["iqr_k"], q["z_threshold"], window)
+    for ch in config.channels:  # fences on non-zero spend: dark periods are not outliers
+        spend, ch_window = per_period[ch.name], window
+        src = config.sources[ch.source]
+        if sources and ch.source in sources and src.frequency != config.frequency:
+            spend = sources[ch.source].set_index(DATE)[ch.spend]
+            ch_window = int(q["z_window"] or Z_WINDOW[src.frequency])
+        hits = _outliers(spend.where(spend > 0), q["iqr_k"], q["z_threshold"], ch_window)
         if hits:
-            found[ch] = hits
+            found[ch.name] = hits
     meta = {"iqr_k": q["iqr_k"], "z_threshold": q["z_threshold"], "z_window": window, "series": found,
-            "winsorize_spend": config.winsorize_spend}
+            "winsorize_spend": config.winsorize_spend, "rolling_z_skips_events": events}
     if found:
-        n = sum(len(v["iqr"]) + len(v["rolling_z"]) for v in found.values())
+        n = sum(v["n_iqr"] + v["n_rolling_z"] for v in found.values())
         return CheckResult("outliers", False, "WARN", f"{n} outlying value(s) in {len(found)} series", meta)
     return CheckResult("outliers", True, "WARN", "no outliers", meta)
 
 
-def _outliers(series: pd.Series, k: float, z_max: float, window: int) -> dict[str, list[str]] | None:
+def _outliers(series: pd.Series, k: float, z_max: float, window: int,
+              expected: pd.Series | None = None) -> dict[str, Any] | None:
+    """IQR fences over all values; the rolling z-score skips ``expected`` spikes (event periods)."""
     s = series.astype(float)
     if s.notna().sum() < 4:
         return None
@@ -178,11 +194,15 @@ def _outliers(series: pd.Series, k: float, z_max: float, window: int) -> dict[st
     iqr_hit = s.index[((s < q1 - k * iqr) | (s > q3 + k * iqr)) & (iqr > 0)]
     prev = s.shift(1).rolling(window, min_periods=max(3, window // 2))
     z = (s - prev.mean()) / prev.std()
-    z_hit = s.index[(z.abs() > z_max) & np.isfinite(z)]
+    spike = (z.abs() > z_max) & np.isfinite(z)
+    if expected is not None:
+        spike &= ~expected.reindex(s.index, fill_value=False).to_numpy()
+    z_hit = s.index[spike]
     if len(iqr_hit) == 0 and len(z_hit) == 0:
         return None
     fmt = lambda idx: [str(pd.Timestamp(d).date()) for d in idx[:MAX_LISTED]]  # noqa: E731
-    return {"iqr": fmt(iqr_hit), "rolling_z": fmt(z_hit)}
+    return {"iqr": fmt(iqr_hit), "rolling_z": fmt(z_hit), "n_iqr": int(len(iqr_hit)), "n_rolling_z": int(len(z_hit))}
+
 
 
 def check_missing_values(table: pd.DataFrame, fills: Mapping[str, Mapping[str, int]]) -> CheckResult:

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ResidualDiagnostics:
     n: int
+    mean_residual: float  # bias; Durbin-Watson uses raw residuals, so a bias also lowers it
+    residual_std: float
     durbin_watson: float
     breusch_pagan_stat: float
     breusch_pagan_p: float
@@ -83,6 +85,11 @@ def residual_diagnostics(predictions: pd.DataFrame, max_lag: int | None = None) 
         bp_stat, bp_p = float("nan"), float("nan")
         notes.append("Breusch-Pagan skipped: predictions are constant")
     jb_stat, jb_p, skew, kurt = jarque_bera(resid)
+    bias, spread = float(resid.mean()), float(resid.std(ddof=1))
+    # flag a bias that is both statistically visible (> 2 standard errors, ignoring
+    # autocorrelation) and practically visible (> 10% of the residual spread)
+    if spread > 0 and abs(bias) > max(2.0 * spread / np.sqrt(n), 0.1 * spread):
+        notes.append(f"mean residual {bias:.4g} is {abs(bias) / spread:.2f} residual std: predictions are biased")
     if dw < 1.5 or dw > 2.5:
         notes.append(f"Durbin-Watson {dw:.2f}: residuals are serially correlated (2 means none)")
     if np.isfinite(bp_p) and bp_p < 0.05:
@@ -91,6 +98,8 @@ def residual_diagnostics(predictions: pd.DataFrame, max_lag: int | None = None) 
         notes.append(f"Jarque-Bera p {jb_p:.3g}: residuals are not normal (skew {skew:.2f}, kurtosis {kurt:.2f})")
     return ResidualDiagnostics(
         n=n,
+        mean_residual=bias,
+        residual_std=spread,
         durbin_watson=dw,
         breusch_pagan_stat=float(bp_stat),
         breusch_pagan_p=float(bp_p),

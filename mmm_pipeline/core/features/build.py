@@ -19,6 +19,7 @@ import pandas as pd
 
 from mmm_pipeline.core.config import DatasetConfig
 from mmm_pipeline.core.data import periods
+from mmm_pipeline.core.data.schemas import event_columns
 from mmm_pipeline.core.features.model_data import DEFAULT_BLOCK, Block, FeatureSpec, ModelData
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def build_model_data(table: pd.DataFrame, config: DatasetConfig) -> ModelData:
 
 
 def to_model_data(features: FeatureFrame, config: DatasetConfig) -> ModelData:
+    """Reshape a feature frame (sorted by date, node; every node in every period) into arrays."""
     frame = features.frame
     dates = pd.DatetimeIndex(frame[DATE].unique())
     nodes = list(frame.loc[frame[DATE] == dates[0], NODE])
@@ -99,6 +101,8 @@ def build_feature_frame(table: pd.DataFrame, config: DatasetConfig) -> FeatureFr
     reporting: list[str] = []
 
     def add(name: str, values: Any, kind: str, block: Block | None = None, national: bool = True) -> None:
+        if name in {s.name for s in specs} or name == config.target.name:
+            raise ValueError(f"{config.name}: two model features would be called '{name}'; rename one in the YAML")
         frame[name] = np.asarray(values, dtype=float)
         specs.append(FeatureSpec(name, kind, block or DEFAULT_BLOCK[kind], national,  # type: ignore[arg-type]
                                  elasticity_bounds(name, kind, settings)))
@@ -121,8 +125,8 @@ def build_feature_frame(table: pd.DataFrame, config: DatasetConfig) -> FeatureFr
     for ref in config.controls:
         add(ref.name, table[ref.name], resolve_kind(ref.name, ref.kind, settings, "free"), "brand",
             _national(table, ref.name))
-    for col in event_columns(table, config):
-        add(col, table[col], resolve_kind(col, None, settings, "linear"), "temporal")
+    for col in event_columns(config, table):  # 0/1 flags: a linear effect whatever the name says
+        add(col, table[col], "linear", "temporal")
     _calendar_features(table, config, fs, add, report)
     _media_reporting(table, config, fs, report)
     dropped = _drop_constant(frame, specs) if fs.get("drop_constant", True) else {}
@@ -132,13 +136,6 @@ def build_feature_frame(table: pd.DataFrame, config: DatasetConfig) -> FeatureFr
     log.info("features %s: %d model features (%s), %d reporting columns, dropped %s", config.name, len(specs),
              ", ".join(s.name for s in specs), len(reporting), dropped or "none")
     return FeatureFrame(frame, specs, reporting, config.target.name, dropped)
-
-
-def event_columns(table: pd.DataFrame, config: DatasetConfig) -> list[str]:
-    """The table's 0/1 event columns (one per event, or ``<name>_<value>`` dummies)."""
-    known = {DATE, NODE, CATEGORY, config.target.name, "list_price", "discount", "units", *config.channel_names,
-             *[r.name for r in config.organic + config.controls + config.brand]}
-    return [c for c in table.columns if c not in known]
 
 
 def _national(table: pd.DataFrame, column: str) -> bool:

@@ -66,7 +66,8 @@ def collinearity_report(data: ModelData, correlation_threshold: float | None = N
         "features": len(names), "constant_features": [n for n in names if n not in kept],
         "max_vif": None if np.isinf(vif_frame["vif"]).any() else _num(finite.max()),
         "perfectly_collinear": vif_frame.loc[np.isinf(vif_frame["vif"]), "feature"].tolist(),
-        "vif_threshold": vif_max, "features_over_vif_threshold": vif_frame.loc[vif_frame["flagged"], "feature"].tolist(),
+        "vif_threshold": vif_max,
+        "features_over_vif_threshold": vif_frame.loc[vif_frame["flagged"], "feature"].tolist(),
         "correlation_threshold": corr_max, "correlated_pairs": len(pairs),
         "pairs": [f"{r.feature_a} ~ {r.feature_b} ({r.correlation:+.2f})" for r in pairs.head(20).itertuples()],
     }

@@ -181,7 +181,7 @@ def grid_curve(model: NAM, feature: int, values: np.ndarray) -> np.ndarray:
     fam = model.cfg.features[feature].family
     j = model.index[fam].index(feature)
     with torch.no_grad():
-        curves = model.group_curves(model.views(), fam)
+        curves, _ = model.group_curves(model.views(), fam)
         u = torch.as_tensor(values, dtype=curves.dtype)
         lo, step = model.lo[fam][0, 0, j], model.step[fam][j]
         seg = ((u - lo) / step).floor().clamp(0, model.scalers.n_knots - 2).long()

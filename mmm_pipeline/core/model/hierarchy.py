@@ -46,19 +46,26 @@ def sigma_raw_init(value: float, bounds: tuple[float, float]) -> float:
 
 
 def deviation_penalty(
-    deviation: torch.Tensor,
+    deviations: torch.Tensor,
     mode: str,
     strength: float,
     sigma_raw: torch.Tensor | None = None,
+    groups: torch.Tensor | None = None,
     sigma_bounds: tuple[float, float] = (0.01, 1.0),
 ) -> torch.Tensor:
-    """``[K]`` penalty of deviations ``[K, N, F, ...]`` (feature axis 2; ``sigma_raw [K, F]``)."""
-    k, n, f = deviation.shape[:3]
-    sq = deviation.pow(2).reshape(k, n, f, -1).sum(dim=(1, 3))  # [K, F]
+    """``[K]`` penalty of all deviations ``[K, D_dev]`` at once.
+
+    ``groups [D_dev, S]`` maps each deviation to its prior scale ``sigma_raw [K, S]`` (one per
+    feature and parameter tensor). The constant ``n log sigma_min`` is subtracted so the
+    penalty is 0 when every deviation is 0 and every scale sits at its lower bound.
+    """
+    k = deviations.shape[0]
+    if deviations.shape[1] == 0 or mode == "mix":
+        return torch.zeros(k, dtype=deviations.dtype)
+    sq = deviations.pow(2)
     if mode == "fixed":
         return strength * sq.sum(-1)
-    if mode == "learned":
-        sigma = sigma_from_raw(sigma_raw, sigma_bounds)
-        count = deviation[0].numel() / f
-        return (sq / (2 * sigma**2) + count * torch.log(sigma)).sum(-1) - f * count * math.log(sigma_bounds[0])
-    return torch.zeros(k, dtype=deviation.dtype)
+    sigma = sigma_from_raw(sigma_raw, sigma_bounds)  # [K, S]
+    count = groups.sum(0)  # [S]
+    per_group = sq @ groups  # [K, S]
+    return (per_group / (2 * sigma**2) + count * torch.log(sigma / sigma_bounds[0])).sum(-1)

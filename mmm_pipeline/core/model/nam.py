@@ -22,7 +22,7 @@ from mmm_pipeline.core.model.hierarchy import category_values, node_values, sigm
 from mmm_pipeline.core.model.layout import ParamLayout
 from mmm_pipeline.core.model.media import MediaParams, media_params
 from mmm_pipeline.core.model.scaling import DTYPE, ModelInputs, Scalers, group_indices
-from mmm_pipeline.core.model.shapes import interpolate, knot_curves, knot_fraction, linear_terms
+from mmm_pipeline.core.model.shapes import curves_from_hidden, hidden_units, interpolate, knot_fraction, linear_terms, output_weights
 from mmm_pipeline.core.transforms.saturation import saturate
 from mmm_pipeline.core.transforms.adstock import N_ADSTOCK_PARAMS, inverse_bounded
 from mmm_pipeline.core.transforms.saturation import initial_raw, n_params
@@ -77,9 +77,11 @@ class NAMConfig:
 
 @dataclass
 class GroupOutput:
-    contributions: torch.Tensor  # [K, T, N, Fg]
-    slopes: torch.Tensor  # [K, T, N, Fg] d f / d u
+    contributions: torch.Tensor | None  # [K, T, N, Fg] (None on the training fast path)
+    slopes: torch.Tensor | None  # [K, T, N, Fg] d f / d u (None on the training fast path)
     curves: torch.Tensor  # [K, N, Fg, P]
+    amplitudes: torch.Tensor  # [K, N, Fg, H] effective output weights
+    bounded_slopes: torch.Tensor | None = None  # [K, T, N, Fb] slopes of features with elasticity bounds
 
 
 @dataclass
@@ -129,11 +131,15 @@ class NAM(torch.nn.Module):
 
     # ------------------------------------------------------------------ layout
     def _build_layout(self) -> ParamLayout:
+        """Shared parameters first, then every node deviation, then every prior scale.
+
+        Deviations and prior scales are contiguous so the hierarchical penalty is one
+        matrix product over a slice of the flat tensor, whatever the number of features.
+        """
         cfg = self.cfg
         lay = ParamLayout()
         n, g, h = len(cfg.nodes), len(cfg.categories), cfg.hidden
-        dev = cfg.use_deviations
-        learned = cfg.pooling_mode == "learned" and dev
+        devs: list[tuple[str, tuple[int, ...], list[int], int]] = []
         lay.add("bias", (n,))
         media = self.index["media"]
         if media:
@@ -141,28 +147,48 @@ class NAM(torch.nn.Module):
             lay.add("media.adstock", (c, N_ADSTOCK_PARAMS[cfg.adstock]), media, 0)
             lay.add("media.saturation", (c, n_params(cfg.saturation)), media, 0)
             lay.add("media.amp_cat", (g, c), media, 1)
-            if dev:
-                lay.add("media.amp_dev", (n, c), media, 1)
-            if learned:
-                lay.add("media.amp_sigma", (c,), media, 0)
+            devs.append(("media.amp", (n, c), media, 1))
         for fam in KNOT_FAMILIES:
             ii = self.index[fam]
             if not ii:
                 continue
             for p in "awb":
                 lay.add(f"{fam}.{p}_cat", (g, len(ii), h), ii, 1)
-                if dev:
-                    lay.add(f"{fam}.{p}_dev", (n, len(ii), h), ii, 1)
-                if learned:
-                    lay.add(f"{fam}.{p}_sigma", (len(ii),), ii, 0)
+            # nodes deviate in the output weights: the category's hidden units are a shared
+            # basis, each node re-weights it (positively, so monotone curves stay monotone)
+            devs.append((f"{fam}.a", (n, len(ii), h), ii, 1))
         li = self.index["linear"]
         if li:
             lay.add("linear.beta_cat", (g, len(li)), li, 1)
-            if dev:
-                lay.add("linear.beta_dev", (n, len(li)), li, 1)
-            if learned:
-                lay.add("linear.beta_sigma", (len(li),), li, 0)
+            devs.append(("linear.beta", (n, len(li)), li, 1))
+        self.dev_names = [d[0] for d in devs] if cfg.use_deviations else []
+        if cfg.use_deviations:
+            for stem, shape, owners, axis in devs:
+                lay.add(f"{stem}_dev", shape, owners, axis)
+            if cfg.pooling_mode == "learned":
+                for stem, shape, owners, axis in devs:
+                    lay.add(f"{stem}_sigma", (shape[axis],), owners, 0)
         return lay
+
+    def deviation_slices(self) -> tuple[slice, slice, torch.Tensor]:
+        """Flat ranges of all deviations and all prior scales, and the ``[D_dev, S]`` map between them."""
+        ent = self.layout.entries
+        if not self.dev_names:
+            return slice(0, 0), slice(0, 0), torch.zeros(0, 0, dtype=DTYPE)
+        first, last = ent[f"{self.dev_names[0]}_dev"], ent[f"{self.dev_names[-1]}_dev"]
+        dev = slice(first.offset, last.offset + len(last.owners))
+        if self.cfg.pooling_mode != "learned":
+            return dev, slice(0, 0), torch.zeros(dev.stop - dev.start, 0, dtype=DTYPE)
+        s_first, s_last = ent[f"{self.dev_names[0]}_sigma"], ent[f"{self.dev_names[-1]}_sigma"]
+        sig = slice(s_first.offset, s_last.offset + len(s_last.owners))
+        group = []
+        for stem in self.dev_names:
+            e, se = ent[f"{stem}_dev"], ent[f"{stem}_sigma"]
+            feat_pos = np.broadcast_to(np.arange(e.shape[1]).reshape(1, -1, *([1] * (len(e.shape) - 2))), e.shape)
+            group.append(se.offset - sig.start + feat_pos.reshape(-1))
+        onehot = np.zeros((dev.stop - dev.start, sig.stop - sig.start), dtype=np.float32)
+        onehot[np.arange(onehot.shape[0]), np.concatenate(group)] = 1.0
+        return dev, sig, torch.as_tensor(onehot)
 
     def views(self, flat: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         return self.layout.views(self.flat if flat is None else flat)
@@ -221,15 +247,20 @@ class NAM(torch.nn.Module):
     def _node_param(self, v: dict, name: str) -> torch.Tensor:
         return node_values(v[f"{name}_cat"], v.get(f"{name}_dev"), self.node_category)
 
-    def group_curves(self, v: dict, fam: str) -> torch.Tensor:
-        """``[K, N, Fg, P]`` curve values at the knots for one family."""
-        params = [self._node_param(v, f"{fam}.{p}") for p in "awb"]
-        curves = knot_curves(fam, *params, self.knots[fam])
-        if self.cfg.pooling_mode == "mix" and self.cfg.use_deviations:
-            cat = [category_values(v[f"{fam}.{p}_cat"], self.node_category) for p in "awb"]
+    def group_curves(self, v: dict, fam: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """``[K, N, Fg, P]`` curve values at the knots for one family, and the node output weights ``[K, N, Fg, H]``.
+
+        Hidden units are evaluated once per category; ``mix`` mixes output weights, which is
+        the same as mixing the curves because they share the hidden units.
+        """
+        a_cat = v[f"{fam}.a_cat"]
+        a_dev = v.get(f"{fam}.a_dev")
+        amp = output_weights(fam, node_values(a_cat, a_dev, self.node_category))
+        if self.cfg.pooling_mode == "mix" and a_dev is not None:
             w = self.cfg.mix_weight
-            curves = w * knot_curves(fam, *cat, self.knots[fam]) + (1 - w) * curves
-        return curves
+            amp = w * output_weights(fam, category_values(a_cat, self.node_category)) + (1 - w) * amp
+        hidden = hidden_units(fam, v[f"{fam}.w_cat"], v[f"{fam}.b_cat"], self.knots[fam])  # [K, G, Fg, P, H]
+        return curves_from_hidden(hidden, amp, self.node_category), amp
 
     def linear_beta(self, v: dict) -> torch.Tensor:
         cat, dev = v["linear.beta_cat"], v.get("linear.beta_dev")
@@ -241,8 +272,25 @@ class NAM(torch.nn.Module):
         return media_params(self.views() if v is None else v, self.cfg, self.node_category)
 
     # ------------------------------------------------------------------ forward
-    def forward(self, inputs: ModelInputs, flat: torch.Tensor | None = None, u_override: dict | None = None) -> NAMOutput:
-        """One pass for all members. ``u_override[fam]`` (``[K, T, N, Fg]``) lets autograd see inputs."""
+    def _group_fast(self, curves: torch.Tensor, amp: torch.Tensor, gi) -> tuple[GroupOutput, torch.Tensor]:
+        """Training path: the family's summed contribution ``[K, T, N]`` by one bmm, slopes only where bounded."""
+        k, n, f, p = curves.shape
+        t = gi.interp.shape[1]
+        c = curves.permute(1, 2, 3, 0).reshape(n, f * p, k)  # [N, Fg*P, K]
+        part = torch.bmm(gi.interp, c).permute(2, 1, 0)  # [K, T, N]
+        bounded = None
+        if gi.slope_op is not None:
+            fb = len(gi.bounded)
+            bounded = torch.bmm(gi.slope_op, c).reshape(n, t, fb, k).permute(3, 1, 0, 2)  # [K, T, N, Fb]
+        return GroupOutput(None, None, curves, amp, bounded), part
+
+    def forward(self, inputs: ModelInputs, flat: torch.Tensor | None = None, u_override: dict | None = None,
+                detail: bool = True) -> NAMOutput:
+        """One pass for all members. ``u_override[fam]`` (``[K, T, N, Fg]``) lets autograd see inputs.
+
+        ``detail=False`` (training) skips per-feature contributions and uses the dense
+        interpolation operators when the inputs carry them.
+        """
         v = self.views(flat)
         bias = v["bias"]
         eta = bias.unsqueeze(1)
@@ -255,19 +303,27 @@ class NAM(torch.nn.Module):
             eta = eta + torch.bmm(sat, media.amplitude.transpose(1, 2))
         groups = {}
         for fam, gi in inputs.groups.items():
-            curves = self.group_curves(v, fam)
+            curves, amp = self.group_curves(v, fam)
+            if not detail and gi.interp is not None:
+                groups[fam], part = self._group_fast(curves, amp, gi)
+                eta = eta + part
+                continue
             if u_override is not None and fam in u_override:
                 frac = knot_fraction(u_override[fam], gi.segment, self.lo[fam], self.step[fam])
             else:
                 frac = gi.frac
             contrib, slope = interpolate(curves, frac, gi.flat_index, self.step[fam])
-            groups[fam] = GroupOutput(contrib, slope, curves)
+            bounded = [j for j, i in enumerate(gi.index) if self.cfg.features[i].elasticity_bounds is not None]
+            groups[fam] = GroupOutput(contrib, slope, curves, amp, slope[..., bounded] if bounded else None)
             eta = eta + contrib.sum(-1)
         lin = beta = None
         if inputs.linear_index:
             beta = self.linear_beta(v)
-            lin = linear_terms(inputs.linear_x, beta)
-            eta = eta + lin.sum(-1)
+            if detail:
+                lin = linear_terms(inputs.linear_x, beta)
+                eta = eta + lin.sum(-1)
+            else:  # [N, T, Fl] @ [N, Fl, K] -> [N, T, K]
+                eta = eta + torch.bmm(inputs.linear_ntf, beta.permute(1, 2, 0)).permute(2, 1, 0)
         eta = eta.expand(-1, inputs.n_periods, -1) if eta.shape[1] == 1 else eta
         return NAMOutput(eta, bias, media, adstocked, sat, groups, lin, beta)
 

@@ -28,15 +28,41 @@ ACTIVATIONS = {
 }
 
 
-def knot_curves(family: str, a: torch.Tensor, w: torch.Tensor, b: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
-    """Curve values ``[K, N, F, P]`` at ``knots [F, P]`` (direction already applied) from raw ``[K, N, F, H]``."""
-    if family == "free":
-        weight, amp = w, a
-    else:
-        weight, amp = F.softplus(w), F.softplus(a)
-    z = weight.unsqueeze(-2) * knots[None, None, :, :, None] + b.unsqueeze(-2)  # [K, N, F, P, H]
-    act = ACTIVATIONS[family](z)
-    return torch.matmul(act, amp.unsqueeze(-1)).squeeze(-1)
+def output_weights(family: str, a: torch.Tensor) -> torch.Tensor:
+    """Effective output weights: positive (softplus) for monotone and concave families."""
+    return a if family == "free" else F.softplus(a)
+
+
+def hidden_units(family: str, w: torch.Tensor, b: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
+    """Hidden activations ``[K, G, F, P, H]`` at ``knots [F, P]`` (direction applied) from raw ``[K, G, F, H]``."""
+    weight = w if family == "free" else F.softplus(w)
+    z = weight.unsqueeze(-2) * knots[None, None, :, :, None] + b.unsqueeze(-2)
+    return ACTIVATIONS[family](z)
+
+
+def curves_from_hidden(hidden: torch.Tensor, amp: torch.Tensor, node_category: torch.Tensor) -> torch.Tensor:
+    """Node curves ``[K, N, F, P]``: each node's output weights ``amp [K, N, F, H]`` on its category's hidden units.
+
+    One bmm computes every (category, node) pair, ``[K*F, G*P, H] @ [K*F, H, N]``, and the
+    node's own category is picked afterwards: G times the (tiny) matmul work, but no copy of
+    the hidden activations per node and no loop.
+    """
+    k, g, f, p, h = hidden.shape
+    n = amp.shape[1]
+    left = hidden.permute(0, 2, 1, 3, 4).reshape(k * f, g * p, h)
+    right = amp.permute(0, 2, 3, 1).reshape(k * f, h, n)
+    pairs = torch.bmm(left, right).reshape(k, f, g, p, n)
+    picked = pairs[:, :, node_category, :, torch.arange(n)]  # [N, K, F, P]
+    return picked.permute(1, 0, 2, 3)
+
+
+def knot_curves(family: str, a: torch.Tensor, w: torch.Tensor, b: torch.Tensor, knots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Curves ``[K, N, F, P]`` and output weights when every node has its own raw ``[K, N, F, H]`` parameters
+    (tests and single-level models: each node is its own category)."""
+    amp = output_weights(family, a)
+    hidden = hidden_units(family, w, b, knots)
+    n = a.shape[1]
+    return curves_from_hidden(hidden, amp, torch.arange(n)), amp
 
 
 def flat_knot_index(segment: torch.Tensor, n_knots: int) -> torch.Tensor:

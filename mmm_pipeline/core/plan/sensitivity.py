@@ -50,9 +50,7 @@ def budget_sensitivity(problem: Any, plan: Any, changes: list[float] | None = No
                 "total_budget": total,
                 "spend": spend,
                 "feasible": True,
-                "revenue": level.revenue_optimal.mean,
-                "revenue_lo": level.revenue_optimal.lo,
-                "revenue_hi": level.revenue_optimal.hi,
+                "revenue": level.revenue_optimal.to_dict(),
                 "roi": level.revenue_optimal.mean / spend if spend > 0 else None,
                 "revenue_current_mix": level.revenue_current.mean,
                 "probability_beats_current_mix": level.probability_beats_current,
@@ -65,7 +63,7 @@ def budget_sensitivity(problem: Any, plan: Any, changes: list[float] | None = No
 def _infeasible(change: float, total: float, why: str) -> dict[str, Any]:
     return {
         "budget_change": change, "total_budget": total, "spend": None, "feasible": False, "revenue": None,
-        "revenue_lo": None, "revenue_hi": None, "roi": None, "revenue_current_mix": None,
+        "roi": None, "revenue_current_mix": None,
         "probability_beats_current_mix": None, "note": why,
     }
 

@@ -29,9 +29,11 @@ LIMITATIONS = [
 ]
 
 NOT_IDENTIFIED_MEANING = (
-    "\"Not identified\" means the bootstrap interval of a channel's return is too wide to act on "
-    "(the data are consistent with both a poor and a good return). The report then shows only "
-    "the range, never a single ROAS, and no budget decision should rest on that channel's number."
+    "\"Not identified\" means this data cannot pin a channel's return down: its interval is too "
+    "wide or includes zero, or its spend barely varies or moves in lockstep with another "
+    "channel's. It does not mean the channel does not work. The report then shows only the "
+    "range and the reason, never a single ROAS, and no budget decision should rest on it; an "
+    "experiment (a pause, a geo hold-out) is what would settle it."
 )
 
 

@@ -4,6 +4,7 @@ One place decides how money, ratios and intervals read, so the executive summary
 and the Markdown summary never disagree about a number's rounding or wording.
 """
 
+import re
 from typing import Any
 
 from mmm_pipeline.core.report.inputs import as_interval, finite_or_none
@@ -79,3 +80,17 @@ def interval_level_label(summary: dict[str, Any]) -> str:
 def period_word(frequency: Any) -> str:
     """``weekly`` -> ``week``: per-period figures read as "per week"."""
     return {"daily": "day", "weekly": "week", "monthly": "month"}.get(str(frequency), "period")
+
+
+def sentence(text: Any) -> str:
+    """Free text from a results file as a sentence: capitalised, ending in a full stop."""
+    text = str(text or "").strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
+def without_verdict(reason: Any) -> str:
+    """A plan's reason minus a leading "keep the current mix:", which the report states itself."""
+    return re.sub(r"^\s*keep the current mix\s*[:;,.\u2013\u2014-]*\s*", "", str(reason or ""), flags=re.I)

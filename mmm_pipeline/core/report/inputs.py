@@ -63,6 +63,8 @@ class ReportInputs:
         why = self.problems.get(file_name, "missing")
         if why == "missing":
             return f"Not available for this run: {file_name} was not produced."
+        if why == "empty":
+            return f"Not available for this run: {file_name} is empty (this step had nothing to report)."
         return f"Not available for this run: {file_name} could not be read ({why})."
 
     @property
@@ -116,11 +118,15 @@ def _read_optional_json(path: Path, problems: dict[str, str]) -> Any:
         problems[path.name] = "missing"
         return None
     try:
-        return json.loads(path.read_text())
+        content = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         log.warning("report: ignoring %s: %s", path, exc)
         problems[path.name] = f"not valid JSON: {exc}"
         return None
+    if content is None or content == {}:  # e.g. no budget plan was made for this run
+        problems[path.name] = "empty"
+        return None
+    return content
 
 
 def _read_optional_csv(

@@ -8,9 +8,25 @@ the two never disagree.
 from collections.abc import Sequence
 
 from mmm_pipeline.core.report.card import LIMITATIONS, NOT_IDENTIFIED_MEANING, provenance_text, training_window_text
-from mmm_pipeline.core.report.derived import ChannelRow, allocation_changes, lift_fraction, model_metrics, price_elasticity_split, scenario_lift_fraction
-from mmm_pipeline.core.report.formatting import DASH, fmt_amount, fmt_interval, fmt_pct, fmt_ratio, period_word
-from mmm_pipeline.core.report.inputs import ReportInputs, as_interval
+from mmm_pipeline.core.report.derived import (
+    ChannelRow,
+    allocation_changes,
+    lift_fraction,
+    model_metrics,
+    price_elasticity_split,
+    scenario_lift_fraction,
+)
+from mmm_pipeline.core.report.formatting import (
+    DASH,
+    fmt_amount,
+    fmt_interval,
+    fmt_pct,
+    fmt_ratio,
+    period_word,
+    sentence,
+    without_verdict,
+)
+from mmm_pipeline.core.report.inputs import ReportInputs
 from mmm_pipeline.core.report.narrative import Finding
 
 
@@ -60,11 +76,12 @@ def _channels(inputs: ReportInputs, rows: list[ChannelRow]) -> str:
     table_rows = []
     for r in rows:
         if r.identified:
-            table_rows.append([r.name, fmt_interval(r.roas), fmt_interval(r.mroas), fmt_pct((r.share or {}).get("mean")),
-                               "identified"])
+            share = fmt_pct((r.share or {}).get("mean"))
+            table_rows.append([r.name, fmt_interval(r.roas), fmt_interval(r.mroas), share, "identified"])
         else:
             table_rows.append([r.name, f"range {fmt_interval(r.roas, show_mean=False)}",
-                               f"range {fmt_interval(r.mroas, show_mean=False)}", DASH, f"**not identified**: {r.reason}"])
+                               f"range {fmt_interval(r.mroas, show_mean=False)}", DASH,
+                               f"**not identified**: {r.reason}"])
     return "## Channels\n\n" + _table(["channel", "ROAS (interval)", "marginal ROAS", "share", "status"], table_rows)
 
 
@@ -83,15 +100,16 @@ def _budget(inputs: ReportInputs) -> str:
     period = period_word(inputs.summary.get("frequency"))
     verdict = ("**Recommended:** move to the optimal mix." if alloc.get("recommended")
                else "**Keep the current mix**: the evidence does not back a change.")
-    text = f"## Budget\n\n{verdict} {_cell(alloc.get('reason') or '')}\n\n"
+    text = f"## Budget\n\n{verdict} {_cell(sentence(without_verdict(alloc.get('reason'))))}\n\n"
     rows = [[c["channel"], fmt_amount(c["current"]), fmt_amount(c["optimal"]), fmt_pct(c["change"], 0, signed=True),
-             c["action"]] for c in allocation_changes(alloc)]
-    text += _table(["channel", f"current per {period}", f"optimal per {period}", "change", "action"], rows)
+             c["action"] + (" (held)" if c["locked"] else "")] for c in allocation_changes(alloc)]
+    text += _table(["channel", f"current per {period}", f"optimal per {period}", "change", "plan"], rows)
     lift = lift_fraction(alloc)
-    text += (f"\n\nRevenue over {alloc.get('horizon_periods', '?')} {period}s: current "
+    text += (f"\n\nMedia revenue over the next {alloc.get('horizon_periods', '?')} {period}s: current "
              f"{fmt_interval(alloc.get('revenue_current'), fmt=fmt_amount)}, optimal "
              f"{fmt_interval(alloc.get('revenue_optimal'), fmt=fmt_amount)}, lift "
-             f"{fmt_interval(lift, fmt=lambda v: fmt_pct(v, signed=True))}.")
+             f"{fmt_interval(alloc.get('lift'), fmt=fmt_amount)} "
+             f"({fmt_interval(lift, fmt=lambda v: fmt_pct(v, signed=True))}).")
     return text
 
 
@@ -99,11 +117,9 @@ def _scenarios(inputs: ReportInputs) -> str:
     items = [s for s in inputs.scenarios or [] if isinstance(s, dict)]
     if not items:
         return ""
-    alloc = inputs.optimal_allocation if isinstance(inputs.optimal_allocation, dict) else {}
-    current = (as_interval(alloc.get("revenue_current")) or {}).get("mean")
     rows = [[s.get("name", DASH), s.get("description") or DASH, fmt_interval(s.get("revenue"), fmt=fmt_amount),
-             fmt_interval(scenario_lift_fraction(s, current), fmt=lambda v: fmt_pct(v, signed=True))] for s in items]
-    return "## Scenarios\n\n" + _table(["scenario", "what changes", "revenue", "vs current plan"], rows)
+             fmt_interval(scenario_lift_fraction(s), fmt=lambda v: fmt_pct(v, signed=True))] for s in items]
+    return "## Scenarios\n\n" + _table(["scenario", "what changes", "revenue", "vs what actually ran"], rows)
 
 
 def _caveats(s: dict) -> str:

@@ -21,8 +21,15 @@ from mmm_pipeline.core.report.derived import (
     not_identified_names,
     price_elasticity_split,
 )
-from mmm_pipeline.core.report.formatting import fmt_interval, fmt_pct, fmt_ratio, period_word
-from mmm_pipeline.core.report.inputs import ReportInputs, finite_or_none
+from mmm_pipeline.core.report.formatting import (
+    fmt_amount,
+    fmt_interval,
+    fmt_pct,
+    fmt_ratio,
+    period_word,
+    without_verdict,
+)
+from mmm_pipeline.core.report.inputs import ReportInputs, as_interval, finite_or_none
 
 Tone = Literal["good", "warn", "neutral"]
 
@@ -85,11 +92,12 @@ def quality_finding(inputs: ReportInputs) -> Finding:
             tone = "warn"
     gate = summary.get("gate") or {}
     if "passed" in gate:
-        failed = [str(c.get("name")) for c in gate.get("checks") or [] if isinstance(c, dict) and not c.get("passed")]
+        failed = [str(c.get("message") or c.get("name")) for c in gate.get("checks") or []
+                  if isinstance(c, dict) and not c.get("passed")]
         if gate["passed"]:
             text += " It passed the deployment checks."
         else:
-            text += f" It failed the deployment checks ({', '.join(failed) or 'see the gate table'})."
+            text += f" It failed the deployment checks ({'; '.join(failed) or 'see the gate table'})."
             tone = "warn"
     return Finding("quality", "Model quality", text, tone)
 
@@ -118,7 +126,8 @@ def channel_finding(rows: list[ChannelRow], inputs: ReportInputs) -> Finding:
 def price_finding(inputs: ReportInputs) -> Finding:
     categories, _leaves = price_elasticity_split(inputs)
     if not categories:
-        return Finding("price", "Price sensitivity", "This run has no price data, so price sensitivity is not estimated.")
+        text = "This run has no price data, so price sensitivity is not estimated."
+        return Finding("price", "Price sensitivity", text)
     parts = [price_sentence(name, iv, len(categories) > 1) for name, iv in categories.items()]
     return Finding("price", "Price sensitivity", " ".join(parts))
 
@@ -138,28 +147,51 @@ def budget_finding(inputs: ReportInputs) -> Finding:
     alloc = inputs.optimal_allocation
     if not isinstance(alloc, dict):
         return Finding("budget", "Budget recommendation", inputs.unavailable("optimal_allocation.json"), "warn")
-    horizon = alloc.get("horizon_periods")
-    period = period_word(inputs.summary.get("frequency"))
-    over = f" over the next {horizon} {period}s" if horizon else ""
-    lift = lift_fraction(alloc)
-    lift_text = fmt_interval(lift, fmt=lambda v: fmt_pct(v, signed=True)) if lift else None
-    reason = str(alloc.get("reason") or "").strip().rstrip(".")
+    lift_text = _lift_text(alloc, period_word(inputs.summary.get("frequency")))
+    reason = without_verdict(alloc.get("reason")).strip().rstrip(".")
     if not alloc.get("recommended"):
         text = "Keep the current mix."
-        text += f" The evidence does not back a change: {reason}." if reason else " The evidence does not back a change."
+        text += " The evidence does not back a change" + (f": {reason}." if reason else ".")
         if lift_text:
-            text += f" (The optimizer's best plan would change revenue by {lift_text}{over}, too uncertain to act on.)"
+            text += f" (The optimizer's best plan: {lift_text}; too uncertain to act on.)"
         return Finding("budget", "Budget recommendation", text, "neutral")
-    moves = [c for c in allocation_changes(alloc) if c["action"] != "maintain" and c["change"] is not None]
+    changes = allocation_changes(alloc)
+    moves = [c for c in changes if c["action"] != "maintain" and c["change"] is not None and not c["locked"]]
     moves.sort(key=lambda c: -abs(c["change"]))
-    described = ", ".join(f"{c['action']} {c['channel']} ({fmt_pct(c['change'], 0, signed=True)})" for c in moves)
+    flagged = set(not_identified_names(inputs))
+    described = ", ".join(
+        f"{c['action']} {c['channel']} ({fmt_pct(c['change'], 0, signed=True)}"
+        + (", not identified" if c["channel"] in flagged else "") + ")"
+        for c in moves
+    )
     text = f"Reallocate the same budget: {described or 'small adjustments only'}."
+    held = [c["channel"] for c in changes if c["locked"]]
+    if held:
+        text += f" Held at current spend: {', '.join(held)}."
     if lift_text:
-        text += f" Expected revenue change{over}: {lift_text}."
+        text += f" Expected: {lift_text}."
     prob = finite_or_none(alloc.get("probability_beats_current"))
     if prob is not None:
         text += f" The new mix beats the current one in {fmt_pct(prob, 0)} of bootstrap replicates."
     return Finding("budget", "Budget recommendation", text, "good")
+
+
+def _lift_text(alloc: dict, period: str) -> str:
+    """``+120k media revenue over the next 13 weeks (+2.1%, interval -0.3% to +4.0%)``."""
+    lift = as_interval(alloc.get("lift"))
+    pct = lift_fraction(alloc)
+    horizon = alloc.get("horizon_periods")
+    over = f" over the next {horizon} {period}s" if horizon else ""
+    parts = []
+    if lift and lift["mean"] is not None:
+        parts.append(f"{'+' if lift['mean'] > 0 else ''}{fmt_amount(lift['mean'])} media revenue{over}")
+    if pct and pct["mean"] is not None:
+        interval_part = ""
+        if pct["lo"] is not None and pct["hi"] is not None:
+            interval_part = f", interval {fmt_pct(pct['lo'], signed=True)} to {fmt_pct(pct['hi'], signed=True)}"
+        share = f"{fmt_pct(pct['mean'], signed=True)}{interval_part}"
+        parts.append(f"({share})" if parts else f"{share} media revenue{over}")
+    return " ".join(parts)
 
 
 def identification_finding(inputs: ReportInputs, rows: list[ChannelRow]) -> Finding:
@@ -167,14 +199,14 @@ def identification_finding(inputs: ReportInputs, rows: list[ChannelRow]) -> Find
     if not names:
         if not rows:
             return Finding("identified", "What is not identified", inputs.unavailable("channels.json"), "warn")
-        return Finding(
-            "identified", "What is not identified", "Every channel's return is pinned down well enough to act on.", "good"
-        )
+        text = "Every channel's return is pinned down well enough to act on."
+        return Finding("identified", "What is not identified", text, "good")
     by_name = {r.name: r for r in rows}
     ranges = [f"{n} ROAS somewhere in {fmt_interval(by_name[n].roas, show_mean=False)}" for n in names if n in by_name]
     text = (
         f"Not identified: {', '.join(names)}. The data cannot separate "
-        f"{'this channel’s effect' if len(names) == 1 else 'these channels’ effects'} from noise or from other channels, "
+        f"{'this channel’s effect' if len(names) == 1 else 'these channels’ effects'} "
+        "from noise or from other channels, "
         "so no point estimate is given"
     )
     text += f" ({'; '.join(ranges)})" if ranges else ""

@@ -5,20 +5,21 @@ pipeline. The HTML inlines its CSS, script, data and images (no network needed t
 templates live next to this module as package data.
 """
 
-import logging
-import re
 from importlib import resources
+import logging
 from pathlib import Path
+import re
 from string import Template
 
+from mmm_pipeline.core.report.chart_style import channel_colours
+from mmm_pipeline.core.report.context import Context
 from mmm_pipeline.core.report.derived import channel_rows
-from mmm_pipeline.core.report.figures import channel_colours
 from mmm_pipeline.core.report.formatting import interval_level_label, period_word
 from mmm_pipeline.core.report.inputs import ReportInputs, load_results
 from mmm_pipeline.core.report.markdown import render_markdown
-from mmm_pipeline.core.report.markup import badge, esc, image_mime, unavailable
+from mmm_pipeline.core.report.markup import badge, esc, image_mime, section, unavailable
 from mmm_pipeline.core.report.narrative import executive_summary
-from mmm_pipeline.core.report.sections import SECTIONS, Context, section
+from mmm_pipeline.core.report.sections import SECTIONS
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,9 @@ def assign_figures(figures: dict[str, bytes]) -> dict[str, list[tuple[str, bytes
         try:
             image_mime(bytes(image))
         except ValueError as exc:
-            raise ValueError(f"figure '{key}': {exc}; pass PNG bytes, e.g. from fig.savefig(buf, format='png')") from exc
+            raise ValueError(
+                f"figure '{key}': {exc}; pass PNG bytes, e.g. from fig.savefig(buf, format='png')"
+            ) from exc
         slug = re.sub(r"[^a-z0-9]+", "_", key.lower())
         target = next((sid for sid, words in FIGURE_SECTIONS if any(w in slug for w in words)), "additional-figures")
         placed.setdefault(target, []).append((key, bytes(image)))

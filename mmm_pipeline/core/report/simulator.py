@@ -15,7 +15,7 @@ import numpy as np
 
 from mmm_pipeline.core.report.derived import ChannelRow
 from mmm_pipeline.core.report.formatting import period_word
-from mmm_pipeline.core.report.inputs import ReportInputs, as_interval, finite_or_none
+from mmm_pipeline.core.report.inputs import ReportInputs, finite_or_none
 
 log = logging.getLogger(__name__)
 
@@ -81,22 +81,19 @@ def _channel(name: str, curve: Any, row: ChannelRow | None) -> dict[str, Any] | 
 def _base_per_period(inputs: ReportInputs, channels: list[dict[str, Any]], horizon: int) -> tuple[float | None, str]:
     """Revenue per period that is not paid media, so the page can show revenue, not just media.
 
-    Preferred: the optimizer's current-plan revenue less the curves at current spend (so the
-    page's "current" equals the optimizer's). Otherwise the decomposition's recent periods.
+    Taken from decomposition.csv: predicted revenue minus the media columns, averaged over the
+    last ``horizon`` periods (the same run-rate window as "current spend"). The optimizer's
+    revenue figures cannot serve: they are media revenue only. ``None`` without the file.
     """
-    media_now = sum(float(np.interp(c["current"], c["spend"], c["mean"])) for c in channels)
-    alloc = inputs.optimal_allocation if isinstance(inputs.optimal_allocation, dict) else {}
-    revenue_now = (as_interval(alloc.get("revenue_current")) or {}).get("mean")
-    alloc_horizon = finite_or_none(alloc.get("horizon_periods"))
-    if revenue_now is not None and alloc_horizon:
-        return revenue_now / alloc_horizon - media_now, "the optimizer's predicted revenue for the current mix"
     frame = inputs.decomposition
-    media_cols = [c["name"] for c in channels if frame is not None and c["name"] in frame.columns]
-    if frame is not None and media_cols:
-        per_date = frame.groupby("date")[["predicted", *media_cols]].sum().sort_index().tail(horizon)
-        non_media = (per_date["predicted"] - per_date[media_cols].sum(axis=1)).mean()
-        return float(non_media), f"the model's non-media revenue over the last {len(per_date)} periods"
-    return None, ""
+    if frame is None:
+        return None, ""
+    media_cols = [c["name"] for c in channels if c["name"] in frame.columns]
+    if not media_cols:
+        return None, ""
+    per_date = frame.groupby("date")[["predicted", *media_cols]].sum().sort_index().tail(horizon)
+    non_media = float((per_date["predicted"] - per_date[media_cols].sum(axis=1)).mean())
+    return non_media, f"the model's non-media revenue, averaged over the last {len(per_date)} periods"
 
 
 def payload_json(payload: dict[str, Any]) -> str:

@@ -51,6 +51,8 @@ class LossContext:
     l2_mask: torch.Tensor  # [D]
     soft_constraints: bool = False  # any constrained feature on a free network
     anneal: bool = False  # ramp the ANNEALED terms in over the first training epochs
+    deviation_slices: tuple = (slice(0, 0), slice(0, 0), None)  # NAM.deviation_slices()
+    report_constraints: bool = True  # compute the (by-construction zero) constraint penalty this step
 
 
 def weighted_mse(eta: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -66,17 +68,12 @@ def constraint_penalty(model: NAM, out: NAMOutput) -> torch.Tensor:
     return total
 
 
-def hierarchy_penalty(model: NAM, flat: torch.Tensor) -> torch.Tensor:
+def hierarchy_penalty(model: NAM, flat: torch.Tensor, slices: tuple) -> torch.Tensor:
+    """``[K]`` hierarchical penalty of all node deviations (see :mod:`mmm_pipeline.core.model.hierarchy`)."""
     cfg = model.cfg
-    v = model.views(flat)
-    total = torch.zeros(flat.shape[0], dtype=DTYPE)
-    for name, dev in v.items():
-        if not name.endswith("_dev"):
-            continue
-        # every deviation tensor is [K, N, F, ...] with the feature on axis 2
-        sigma = v.get(f"{name[: -len('_dev')]}_sigma")
-        total = total + deviation_penalty(dev, cfg.pooling_mode, cfg.pooling_strength, sigma, cfg.sigma_bounds)
-    return total
+    dev, sig, groups = slices
+    sigma_raw = flat[:, sig] if sig.stop > sig.start else None
+    return deviation_penalty(flat[:, dev], cfg.pooling_mode, cfg.pooling_strength, sigma_raw, groups, cfg.sigma_bounds)
 
 
 def smoothness_penalty(model: NAM, out: NAMOutput) -> torch.Tensor:
@@ -95,8 +92,8 @@ def elasticity_penalty(out: NAMOutput, inputs: ModelInputs, ctx: LossContext, lo
         if fam == "linear":
             slope = out.linear_beta[..., pos].unsqueeze(1)  # [K, 1, N, Fb]
             dlog = inputs.linear_dx_dlogx[..., pos]
-        else:
-            slope = out.groups[fam].slopes[..., pos]
+        else:  # bounded_slopes holds exactly the bounded features, in group order
+            slope = out.groups[fam].bounded_slopes
             dlog = inputs.groups[fam].du_dlogx[..., pos]
         e = slope * dlog.unsqueeze(0)
         if not log_scale:
@@ -137,21 +134,18 @@ def media_penalties(out: NAMOutput, ctx: LossContext, log_scale: bool, need: dic
     return roas_pen, share_pen
 
 
-def weight_decay(model: NAM) -> torch.Tensor:
+def weight_decay(out: NAMOutput) -> torch.Tensor:
     """``[K]`` squared effective output weights of the shape networks and linear slopes.
 
     Raw parameters behind softplus/sigmoid reparametrisations are not decayed (shrinking a raw
     value toward 0 would push the real parameter toward an arbitrary mid-point).
     """
-    v = model.views()
-    k = model.flat.shape[0]
+    k = out.eta.shape[0]
     total = torch.zeros(k, dtype=DTYPE)
-    for fam in model.knots:
-        a = model._node_param(v, f"{fam}.a")
-        amp = a if fam == "free" else torch.nn.functional.softplus(a)
-        total = total + amp.pow(2).reshape(k, -1).sum(-1)
-    if "linear.beta_cat" in v:
-        total = total + model.linear_beta(v).pow(2).reshape(k, -1).sum(-1)
+    for g in out.groups.values():
+        total = total + g.amplitudes.pow(2).reshape(k, -1).sum(-1)
+    if out.linear_beta is not None:
+        total = total + out.linear_beta.pow(2).reshape(k, -1).sum(-1)
     return total
 
 
@@ -162,15 +156,17 @@ def loss_terms(model: NAM, out: NAMOutput, inputs: ModelInputs, ctx: LossContext
     terms = {"fit": weighted_mse(out.eta, ctx.y, ctx.fit_w)}
     if ctx.soft_constraints:
         terms["constraint"] = constraint_penalty(model, out)
-    else:  # by construction: computed and reported, never differentiated (it is exactly zero)
+    elif ctx.report_constraints:  # by construction: computed and reported, never differentiated (exactly zero)
         with torch.no_grad():
             terms["constraint"] = constraint_penalty(model, out)
-    terms["hierarchy"] = hierarchy_penalty(model, model.flat) / ctx.n_obs
+    else:
+        terms["constraint"] = torch.full_like(terms["fit"], float("nan"))
+    terms["hierarchy"] = hierarchy_penalty(model, model.flat, ctx.deviation_slices) / ctx.n_obs
     terms["smoothness"] = smoothness_penalty(model, out) if w["smoothness"] > 0 else torch.zeros_like(terms["fit"])
     terms["elasticity"] = elasticity_penalty(out, inputs, ctx, log_scale)
     need = {"roas_prior": w["roas_prior"] > 0 and bool((~torch.isnan(ctx.roas_lo)).any()), "spend_share": w["spend_share"] > 0}
     terms["roas_prior"], terms["spend_share"] = media_penalties(out, ctx, log_scale, need)
-    terms["l2"] = weight_decay(model)
+    terms["l2"] = weight_decay(out)
     if ctx.val_w is not None:
         with torch.no_grad():
             terms["val"] = weighted_mse(out.eta, ctx.y, ctx.val_w)
@@ -182,8 +178,8 @@ def total_loss(terms: dict[str, torch.Tensor], weights: dict[str, float], anneal
     total = terms["fit"] + weights["l2"] * terms["l2"]
     for name in ("constraint", "hierarchy", "smoothness", "elasticity", "roas_prior", "spend_share"):
         factor = anneal if name in ANNEALED else 1.0
-        if weights[name] > 0:
-            total = total + weights[name] * factor * terms[name]
+        if weights[name] > 0:  # nan_to_num: a by-construction constraint term is only computed every few steps
+            total = total + weights[name] * factor * torch.nan_to_num(terms[name])
     return total
 
 

@@ -198,6 +198,7 @@ def _loss_context(model: NAM, inputs: ModelInputs, window: TrainingWindow, data:
         elastic=elastic,
         l2_mask=l2_mask,
         soft_constraints=any(f.family == "free" and f.direction != 0 for f in model.cfg.features),
+        deviation_slices=model.deviation_slices(),
     )
 
 
@@ -211,7 +212,7 @@ def _has_annealed_terms(ctx: LossContext) -> bool:
 @torch.no_grad()
 def _init_bias(model: NAM, inputs: ModelInputs, ctx: LossContext) -> None:
     """Start each node's intercept at its weighted mean residual, so early steps learn shapes."""
-    out = model(inputs)
+    out = model(inputs, detail=False)
     resid = inputs.y_scaled.unsqueeze(0) - out.eta  # [K, T, N]
     shift = torch.einsum("ktn,kt->kn", resid, ctx.fit_w)
     model.views()["bias"].add_(shift)
@@ -247,8 +248,9 @@ def _train(model: NAM, inputs: ModelInputs, ctx: LossContext, schedule: Schedule
         anneal = min(1.0, epoch / ramp) if ramp else 1.0
         settled = epoch >= warmup
         mask = schedule.mask(epoch)
+        ctx.report_constraints = epoch % 10 == 0 or epoch == epochs - 1
         model.flat.grad = None
-        out = model(inputs)
+        out = model(inputs, detail=False)
         terms = loss_terms(model, out, inputs, ctx)
         total = total_loss(terms, ctx.weights, anneal)
         total.sum().backward()
@@ -337,7 +339,7 @@ def fit_nam(
         cfg = _config(window_data, features, k, model_s)
         model = NAM(cfg, scalers)
         model.initialise(member_seeds(seed, k, init_mode))
-        inputs = prepare_inputs(window_data, features, scalers, cfg.l_max, cfg.target_scale)
+        inputs = prepare_inputs(window_data, features, scalers, cfg.l_max, cfg.target_scale, dense_operators=True)
         ctx = _loss_context(model, inputs, window, window_data, model_s, loss_s)
         ctx.anneal = bool(loss_s.get("anneal_constraints", True)) and _has_annealed_terms(ctx)
         schedule = Schedule(train_s.get("strategy", "joint"), int(train_s.get("epochs", 600)), features,

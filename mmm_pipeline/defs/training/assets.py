@@ -179,7 +179,7 @@ def walk_forward_summary(context: dg.AssetExecutionContext, dataset: DatasetReso
                          f"months of data and walk_forward.initial_months = "
                          f"{(settings.get('walk_forward') or {}).get('initial_months')}")
     summary = aggregate_folds(list(walk_forward_fold.values()))
-    gate = evaluate_gate(summary, nam_model.fitted.constraint_violation_rates(feature_table), settings)
+    gate = evaluate_gate(summary, nam_model.fitted.constraint_violation_rates(feature_table), config.settings)
     blocking = _gate_blocking(config.settings)
     severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
     by_name = {c.name: c for c in gate.checks}

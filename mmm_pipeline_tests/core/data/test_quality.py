@@ -101,3 +101,12 @@ def test_describe_frame_summarises_any_table(toy_loaded):
     assert by_col["Radio"]["zero_share"] > 0 and by_col["node"]["unique"] == 3
     assert meta["preview_markdown"].startswith("| date | node | category | gmv |")
     json.dumps(meta)
+
+
+def test_rolling_z_ignores_spikes_on_event_days(toy_loaded):
+    table = toy_loaded.table.copy()
+    for day in ("2016-01-15", "2016-02-20"):  # a sale day and an ordinary day
+        at = (table["date"] == pd.Timestamp(day)) & (table["node"] == "Lens")
+        table.loc[at, "gmv"] *= 50
+    spikes = check_outliers(table, toy_loaded.config).metadata["series"]["gmv[Lens]"]["rolling_z"]
+    assert "2016-02-20" in spikes and "2016-01-15" not in spikes

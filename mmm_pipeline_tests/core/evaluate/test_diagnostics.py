@@ -86,3 +86,10 @@ def test_a_curve_convex_over_the_whole_grid_is_not_diminishing():
     x = np.linspace(0, 10, 51)
     assert not sanity.check_diminishing_returns("tv", x, x**2).passed
     assert sanity.check_diminishing_returns("tv", x, 3 * x).passed  # linear: marginal never rises
+
+
+def test_biased_predictions_are_noted():
+    rng = np.random.default_rng(4)
+    d = diagnostics.residual_diagnostics(frame(rng.normal(size=300) + 1.0))
+    assert d.mean_residual == pytest.approx(1.0, abs=0.2)
+    assert any("biased" in n for n in d.notes)

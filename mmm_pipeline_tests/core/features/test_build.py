@@ -141,11 +141,14 @@ def test_cross_price_is_the_other_categories_index_on_a_base_year(retail):
 
 
 def test_brand_lags_and_change_in_months(retail):
-    _, table, _, data = retail
+    _, table, frame, data = retail
     nps = table.loc[table.node == "Lens", "nps"].to_numpy()
     lag = data.X[:, 0, data.feature_index("nps_lag1")]
     assert np.allclose(lag[30:], nps[:-30]) and np.allclose(lag[:30], nps[0])  # 1 month = 30 days
-    assert np.allclose(data.X[:, 0, data.feature_index("nps_change")], nps - lag)
+    change = data.X[:, 0, data.feature_index("nps_change3")]
+    assert np.allclose(change[91:], nps[91:] - nps[:-91])  # 3 months = 91 days
+    same_span = build_feature_frame(table, retail_config(features={"brand": {"change_months": 1}}))
+    assert "nps_change1" not in same_span.feature_names and "collinear" in same_span.dropped["nps_change1"]
 
 
 def test_calendar_terms_weekday_fourier_trend(retail):

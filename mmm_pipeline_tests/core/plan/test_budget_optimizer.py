@@ -157,12 +157,13 @@ def test_budget_sensitivity_is_monotone_with_falling_roi(media_data, replicate_m
     rows = plan.sensitivity
     assert [r["budget_change"] for r in rows] == [-0.5, -0.25, 0.0, 0.25, 0.5]
     assert all(r["feasible"] for r in rows)
-    revenue = [r["revenue"] for r in rows]
+    revenue = [r["revenue"]["mean"] for r in rows]
+    assert all(r["revenue"]["lo"] <= r["revenue"]["mean"] <= r["revenue"]["hi"] for r in rows)
     roi = [r["roi"] for r in rows]
     assert all(np.diff(revenue) > 0)
     assert all(np.diff(roi) < 0)
     # each re-optimised level is at least as good as the current mix at that budget
-    assert all(r["revenue"] >= r["revenue_current_mix"] * (1 - 1e-9) for r in rows)
+    assert all(r["revenue"]["mean"] >= r["revenue_current_mix"] * (1 - 1e-9) for r in rows)
 
 
 def test_point_objective_optimises_the_point_model_and_is_judged_by_replicates(media_data, replicate_model, point_model):

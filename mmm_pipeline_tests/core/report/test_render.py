@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
@@ -75,21 +76,23 @@ def test_html_needs_no_network(rendered_report):
     assert "${" not in html  # every template placeholder was filled
 
 
-def test_simulator_data_reproduces_the_optimizers_current_revenue(rendered_report):
+def test_simulator_data_carries_the_curves_and_the_non_media_base(rendered_report):
     folder, html_path, _ = rendered_report
     data = _simulator_data(html_path.read_text())
     curves = json.loads((folder / "response_curves.json").read_text())
-    alloc = json.loads((folder / "optimal_allocation.json").read_text())
+    channels = json.loads((folder / "channels.json").read_text())
     assert [c["name"] for c in data["channels"]] == list(curves)
-    media_now = 0.0
     for channel in data["channels"]:
         curve = curves[channel["name"]]
         np.testing.assert_allclose(channel["spend"], curve["spend"])
         np.testing.assert_allclose(channel["mean"], curve["mean"])
-        assert sum(channel["weights"]) == pytest.approx(1.0)
-        media_now += np.interp(channel["current"], channel["spend"], channel["mean"])
-    per_period = data["base_per_period"] + media_now
-    assert per_period * data["horizon"] == pytest.approx(alloc["revenue_current"]["mean"], rel=1e-9)
+        assert channel["current"] == curve["current_spend"]
+        np.testing.assert_allclose(channel["weights"], channels[channel["name"]]["adstock"]["weights"])
+        assert channel["identified"] == (channel["name"] != "Radio")
+    decomposition = pd.read_csv(folder / "decomposition.csv")
+    per_date = decomposition.groupby("date")[["predicted", *curves]].sum().tail(data["horizon"])
+    expected = (per_date["predicted"] - per_date[list(curves)].sum(axis=1)).mean()
+    assert data["base_per_period"] == pytest.approx(expected)
 
 
 def test_not_identified_channel_shows_range_and_flag_but_no_point_roas(rendered_report):
@@ -138,7 +141,7 @@ def test_markdown_has_summary_and_well_formed_tables(rendered_report):
 
 @pytest.fixture
 def undrawn_charts(monkeypatch):
-    monkeypatch.setattr("mmm_pipeline.core.report.figures.to_png", lambda fig: PNG_SIGNATURE)
+    monkeypatch.setattr("mmm_pipeline.core.report.chart_style.to_png", lambda fig: PNG_SIGNATURE)
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -149,8 +152,9 @@ def test_unbacked_plan_says_keep_the_current_mix(results_factory, undrawn_charts
     html_path, md_path = render_report(folder)
     summary = _section(html_path.read_text(), "executive-summary")
     assert "Keep the current mix." in summary
-    assert "only 62% of bootstrap replicates" in summary
+    assert "only 62% of judging replicates" in summary
     assert "Reallocate" not in summary
+    assert summary.lower().count("keep the current mix") == 1  # the writer's "keep the current mix: ..." is not echoed
     assert "Keep the current mix" in _section(html_path.read_text(), "budget")
     assert "**Keep the current mix**" in md_path.read_text()
 
@@ -187,6 +191,29 @@ def test_unreadable_optional_file_is_named_and_the_rest_renders(results_factory,
     assert "channels.json could not be read (not valid JSON" in _section(html, "roas")
     assert "<img" in _section(html, "saturation")  # response curves still drawn without channels.json
     assert "could not be drawn" not in html
+
+
+def test_empty_plan_file_reads_as_not_available(results_factory, undrawn_charts):
+    folder = results_factory(omit=("decomposition.csv", "holdout_predictions.csv"))
+    (folder / "optimal_allocation.json").write_text("{}")
+    html = render_report(folder)[0].read_text()
+    assert "optimal_allocation.json is empty" in _section(html, "budget")
+    assert "optimal_allocation.json is empty" in _section(html, "executive-summary")
+
+
+def test_fixture_follows_the_results_writers_schema(rendered_report):
+    """The fixture must look like what mmm_pipeline.core.results writes, or these tests prove little."""
+    from mmm_pipeline.core.results import ResultsPayload, validate_payload
+
+    folder = rendered_report[0]
+    read = lambda name: json.loads((folder / name).read_text())  # noqa: E731
+    payload = ResultsPayload(
+        summary=read("summary.json"), channels=read("channels.json"), response_curves=read("response_curves.json"),
+        elasticities=read("elasticities.json"), optimal_allocation=read("optimal_allocation.json"),
+        scenarios=read("scenarios.json"), decomposition=pd.read_csv(folder / "decomposition.csv"),
+        holdout_predictions=pd.read_csv(folder / "holdout_predictions.csv"),
+    )
+    assert validate_payload(payload) == []
 
 
 def test_missing_summary_is_a_clear_error(tmp_path: Path):
@@ -232,15 +259,19 @@ def test_lift_is_read_as_revenue_or_fraction_by_what_fits():
 
 
 def test_scenario_lift_pct_is_percent_unless_revenue_says_fraction():
-    in_percent = {"revenue": {"mean": 930.0}, "lift_pct": {"mean": -7.0, "lo": -9.0, "hi": -5.0}}
-    in_fraction = {"revenue": {"mean": 930.0}, "lift_pct": {"mean": -0.07, "lo": -0.09, "hi": -0.05}}
-    assert scenario_lift_fraction(in_percent, 1000.0)["mean"] == pytest.approx(-0.07)
-    assert scenario_lift_fraction(in_fraction, 1000.0)["mean"] == pytest.approx(-0.07)
-    assert scenario_lift_fraction({"revenue": {"mean": 1100.0}}, 1000.0)["mean"] == pytest.approx(0.1)
+    revenues = {"revenue": {"mean": 930.0}, "baseline_revenue": {"mean": 1000.0}}
+    in_percent = {**revenues, "lift_pct": {"mean": -7.0, "lo": -9.0, "hi": -5.0}}
+    in_fraction = {**revenues, "lift_pct": {"mean": -0.07, "lo": -0.09, "hi": -0.05}}
+    assert scenario_lift_fraction(in_percent) == pytest.approx({"mean": -0.07, "lo": -0.09, "hi": -0.05})
+    assert scenario_lift_fraction(in_fraction) == pytest.approx({"mean": -0.07, "lo": -0.09, "hi": -0.05})
+    assert scenario_lift_fraction(revenues)["mean"] == pytest.approx(-0.07)
+    assert scenario_lift_fraction({"lift_pct": {"mean": 4.0}})["mean"] == pytest.approx(0.04)
 
 
 def test_hierarchy_and_own_price_feature_are_found_without_naming_rules(results_factory):
-    folder = results_factory(omit=("holdout_predictions.csv",), summary_extra={"node_category": None})
+    folder = results_factory(omit=("holdout_predictions.csv",))
+    decomposition = pd.read_csv(folder / "decomposition.csv")
+    decomposition.drop(columns="category").to_csv(folder / "decomposition.csv", index=False)
     elasticities = json.loads((folder / "elasticities.json").read_text())
     elasticities["mrp_per_unit"] = elasticities.pop("list_price")  # a name without "price" first
     (folder / "elasticities.json").write_text(json.dumps(elasticities))
@@ -252,3 +283,4 @@ def test_hierarchy_and_own_price_feature_are_found_without_naming_rules(results_
     assert set(categories) == {"Audio", "Camera"} and set(leaves) == {"Lens", "Tripod", "Headphones", "Speakers"}
     inputs.summary["node_category"] = {"Lens": "Camera", "Tripod": "Camera", "Headphones": "Audio", "Speakers": "Audio"}
     assert node_categories(inputs)["Lens"] == "Camera"
+    assert node_categories(load_results(results_factory("with_category_column")))["Tripod"] == "Camera"

@@ -31,10 +31,15 @@ def report_page(rendered_report, tmp_path):
     _folder, html_path, _md = rendered_report
     problems: list[str] = []
     requests: list[str] = []
+
+    def console(msg) -> None:
+        if msg.type == "error":
+            problems.append(f"console error: {msg.text}")
+
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1360, "height": 900})
-        page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+        page.on("console", console)
         page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
         page.on("request", lambda req: requests.append(req.url))
         page.goto(html_path.as_uri(), wait_until="load")

@@ -1,0 +1,159 @@
+"""The raw-file sensor and the monthly schedule, evaluated with Dagster's test contexts."""
+
+import json
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from mmm_pipeline.definitions import defs
+from mmm_pipeline.defs.automation import raw_data_sensor, scan_files
+from mmm_pipeline.defs.partitions import FOLD_PARTITIONS, months_to_run, plan_partitions
+from mmm_pipeline.defs.resources import DatasetResource, asset_storage_dir
+
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def _age(path: Path, seconds: float = 3600) -> None:
+    """Pretend the file was last written ``seconds`` ago (settled)."""
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def _tick(instance, dataset: Path, cursor: str | None):
+    context = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                      resources={"dataset": DatasetResource(dataset=str(dataset))})
+    return raw_data_sensor.evaluate_tick(context)
+
+
+def _added(result) -> list[str]:
+    return [k for r in result.dynamic_partitions_requests if isinstance(r, dg.AddDynamicPartitionsRequest)
+            for k in r.partition_keys]
+
+
+def _append_week(csv: Path, date: str) -> None:
+    frame = pd.read_csv(csv)
+    row = frame.iloc[-1].copy()
+    row["date_week"] = date
+    pd.concat([frame, row.to_frame().T], ignore_index=True).to_csv(csv, index=False)
+
+
+def test_new_file_starts_one_run_and_the_same_file_none(tiny_dataset):
+    csv = tiny_dataset.parent / "data" / "mmm_example.csv"
+    _age(csv)
+    with dg.instance_for_test() as instance:
+        first = _tick(instance, tiny_dataset, None)
+        assert len(first.run_requests) == 1
+        request = first.run_requests[0]
+        assert request.job_name == "monthly_refresh"
+        assert "mmm_example.csv@" in request.run_key
+        assert _added(first) == ["2021-07", "2021-08"]
+        assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2021-07", "2021-08")
+        assert request.run_config["resources"]["dataset"]["config"]["dataset"] == str(tiny_dataset)
+
+        again = _tick(instance, tiny_dataset, first.cursor)
+        assert again.run_requests == []
+
+        restarted = _tick(instance, tiny_dataset, json.loads(json.dumps(first.cursor)))
+        assert restarted.run_requests == [], "the cursor survives a restart as plain JSON"
+
+        _age(csv, 7200)  # touched but identical content: still the same file version
+        assert _tick(instance, tiny_dataset, first.cursor).run_requests == []
+
+
+def test_new_month_of_data_adds_exactly_one_partition(tiny_dataset):
+    csv = tiny_dataset.parent / "data" / "mmm_example.csv"
+    _age(csv)
+    with dg.instance_for_test() as instance:
+        first = _tick(instance, tiny_dataset, None)
+        instance.add_dynamic_partitions(FOLD_PARTITIONS.name, _added(first))  # what the daemon does
+        _append_week(csv, "2021-09-06")
+        _age(csv)
+        second = _tick(instance, tiny_dataset, first.cursor)
+        assert len(second.run_requests) == 1
+        assert second.run_requests[0].run_key != first.run_requests[0].run_key
+        assert _added(second) == ["2021-09"]
+        assert not [r for r in second.dynamic_partitions_requests if isinstance(r, dg.DeleteDynamicPartitionsRequest)]
+
+
+def test_file_still_being_written_is_not_picked_up(tiny_dataset):
+    csv = tiny_dataset.parent / "data" / "mmm_example.csv"
+    _age(csv)
+    with dg.instance_for_test() as instance:
+        cursor = _tick(instance, tiny_dataset, None).cursor
+        partial = csv.parent / "mmm_example_2021_09.csv"
+        partial.write_text(csv.read_text()[:500])  # fresh mtime: younger than settle_seconds
+        assert _tick(instance, tiny_dataset, cursor).run_requests == []
+        cursor = _tick(instance, tiny_dataset, cursor).cursor
+        with partial.open("a") as fh:  # still growing, and now old enough: the size change holds it back
+            fh.write("2021-09-06,1,2,3,0,0,1,1\n")
+        _age(partial)
+        growing = _tick(instance, tiny_dataset, cursor)
+        assert growing.run_requests == []
+        settled = _tick(instance, tiny_dataset, growing.cursor)  # same size as last tick, old mtime
+        assert len(settled.run_requests) == 1
+        assert "mmm_example_2021_09.csv@" in settled.run_requests[0].run_key
+
+
+def test_scan_hashes_only_changed_files(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("x\n1\n")
+    _age(path)
+    first = scan_files([path], None, settle_seconds=10)
+    assert list(first.ready) == [str(path)]
+    second = scan_files([path], first.cursor, settle_seconds=10)
+    assert second.ready == {} and second.cursor == first.cursor
+
+
+def test_schedule_requests_the_new_months_and_adds_their_partitions(tiny_dataset):
+    schedule = defs.resolve_schedule_def("monthly_refresh_schedule")
+    resources = {"dataset": DatasetResource(dataset=str(tiny_dataset))}
+    with dg.instance_for_test() as instance:
+        when = datetime(2021, 10, 1, 3, tzinfo=timezone.utc)
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when, resources=resources)
+        first = schedule.evaluate_tick(context).run_requests
+        assert len(first) == 1 and first[0].job_name == "monthly_refresh"
+        assert (first[0].tags[RANGE_START], first[0].tags[RANGE_END]) == ("2021-07", "2021-08")
+        assert list(instance.get_dynamic_partitions(FOLD_PARTITIONS.name)) == ["2021-07", "2021-08"]
+        # once both folds are stored, next month's run only recomputes the newest month
+        folder = asset_storage_dir(instance.storage_directory(), "tiny", dg.AssetKey("walk_forward_fold"))
+        folder.mkdir(parents=True)
+        for month in ("2021-07", "2021-08"):
+            (folder / f"{month}.pkl").write_bytes(b"stored")
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when, resources=resources)
+        later = schedule.evaluate_tick(context).run_requests
+        assert (later[0].tags[RANGE_START], later[0].tags[RANGE_END]) == ("2021-08", "2021-08")
+
+
+def test_schedule_skips_with_the_reason_when_data_is_bad(tiny_dataset):
+    csv = tiny_dataset.parent / "data" / "mmm_example.csv"
+    csv.write_text(csv.read_text().replace("date_week", "week", 1))
+    schedule = defs.resolve_schedule_def("monthly_refresh_schedule")
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, resources={"dataset": DatasetResource(
+            dataset=str(tiny_dataset))}, scheduled_execution_time=datetime(2021, 10, 1, tzinfo=timezone.utc))
+        result = schedule.evaluate_tick(context)
+        assert result.run_requests == [] or result.run_requests is None
+        assert "date_week" in result.skip_message
+
+
+@pytest.mark.parametrize(("existing", "wanted", "add", "delete"), [
+    ([], ["2021-07", "2021-08"], ["2021-07", "2021-08"], []),
+    (["2021-07"], ["2021-07", "2021-08"], ["2021-08"], []),
+    (["2021-07", "2021-08"], ["2021-07", "2021-08"], [], []),
+    (["2020-01"], ["2021-07"], ["2021-07"], ["2020-01"]),  # another dataset's months: rebuilt
+])
+def test_partition_plan_appends_or_rebuilds_in_time_order(existing, wanted, add, delete):
+    plan = plan_partitions(existing, wanted)
+    assert (plan.add, plan.delete) == (add, delete)
+
+
+def test_incremental_runs_start_at_the_first_missing_month():
+    months = ["2021-06", "2021-07", "2021-08"]
+    assert months_to_run(months, set()) == months
+    assert months_to_run(months, {"2021-06"}) == ["2021-07", "2021-08"]
+    assert months_to_run(months, set(months)) == ["2021-08"]
