@@ -47,8 +47,8 @@ def timing(seed: int, replicates: int, epochs: int | None) -> tuple[float, float
     return one, time.perf_counter() - start
 
 
-def coverage(seed: int, replicates: int, epochs: int | None) -> list[dict]:
-    overrides = {"bootstrap": {"replicates": replicates}}
+def coverage(seed: int, replicates: int, epochs: int | None, extra: dict | None = None) -> list[dict]:
+    overrides = {"bootstrap": {"replicates": replicates, **(extra or {})}}
     if epochs:
         overrides["training"] = {"epochs": epochs}
     sim, data, settings = simulated_weekly(seed, overrides)
@@ -86,6 +86,9 @@ def main() -> None:
     parser.add_argument("--replicates", type=int, default=200)
     parser.add_argument("--epochs", type=int, default=None, help="override settings.training.epochs")
     parser.add_argument("--skip-timing", action="store_true")
+    parser.add_argument("--scheme", default=None, choices=["moving", "circular"], help="override settings.bootstrap.scheme")
+    parser.add_argument("--member-init", default=None, choices=["same", "different"],
+                        help="override settings.bootstrap.member_init")
     parser.add_argument("--write-doc", action="store_true", help=f"write the coverage table to {DOC}")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -97,7 +100,9 @@ def main() -> None:
                        f"({batched / one:.1f}x one fit, {batched / args.replicates:.2f} s per replicate; a loop of "
                        f"single fits would take about {one * args.replicates:.0f} s)")
         print(timing_line)
-    rows = [r for s in args.seeds for r in coverage(s, args.replicates, args.epochs)]
+    extra = {k: v for k, v in (("scheme", args.scheme), ("member_init", args.member_init)) if v}
+    rows = [r for s in args.seeds for r in coverage(s, args.replicates, args.epochs, extra)]
+    print(f"overrides: {extra or 'none'}")
     for r in rows:
         print(f"seed {r['seed']} {r['channel']:<8} true {r['true']:.3f}  est {r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]"
               f"  {'covered' if r['covered'] else 'MISSED '}  {'identified' if r['identified'] else 'not identified'}")
@@ -110,7 +115,8 @@ def main() -> None:
             f"{torch.get_num_threads()} thread): simulated weekly data (`simulate_weekly`, 156 weeks, 5 channels) "
             f"for seeds {args.seeds}, {args.replicates} moving-block bootstrap replicates fitted in one batched "
             f"NAM fit, settings from configs/defaults.yaml"
-            f"{'' if not args.epochs else f' with training.epochs={args.epochs}'}. "
+            f"{'' if not args.epochs else f' with training.epochs={args.epochs}'}"
+            f"{'' if not extra else f' and bootstrap overrides {extra}'}. "
             "A channel is covered when the simulator's true ROAS (total true contribution / total spend) lies in "
             "the 95% percentile interval. A calibrated interval covers about 95%.\n\n"
             + (f"Timing: {timing_line}.\n\n" if timing_line else "")

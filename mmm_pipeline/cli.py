@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--output-root", default=None, help="folder for outputs/<dataset>/ (default settings.outputs.root)")
     run.add_argument("--executor", choices=("in_process", "multiprocess"), default="in_process",
                      help="in_process (default; fastest on small machines) or multiprocess (independent steps in parallel)")
+    run.add_argument("--fold-workers", type=int, default=1,
+                     help="compute the walk-forward folds in this many parallel processes (default 1: in the main run)")
     sub.add_parser("simulate", help="simulate a dataset with known truth (see `simulate --help`)", add_help=False)
     rollback = sub.add_parser("rollback", help="reinstall the previous champion's results folder")
     rollback.add_argument("--dataset", default=None, help="dataset name or YAML path")
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from mmm_pipeline.defs.launch import run_pipeline
 
-        return run_pipeline(args.dataset, args.output_root, args.executor)
+        return run_pipeline(args.dataset, args.output_root, args.executor, fold_workers=args.fold_workers)
     if args.command == "rollback":
         from mmm_pipeline.defs.launch import rollback
 

@@ -2,6 +2,7 @@
 
 - ``prepare_data``: ingestion, validation and features (syncs the fold partitions);
 - ``train_and_report``: everything after the features, over a range of fold partitions;
+- ``walk_forward_folds``: only the fold partitions (the CLI's parallel fold workers use it);
 - ``monthly_refresh``: the whole graph in one run for the newest fold month(s), which is what
   the schedule and the sensor launch.
 
@@ -43,6 +44,12 @@ train_and_report_job = dg.define_asset_job(
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups(*PREPARE_GROUPS),
     partitions_def=FOLD_PARTITIONS,
     description="Walk-forward folds (a partition range), gate, final model, evaluation, intervals, plan, report.",
+)
+walk_forward_folds_job = dg.define_asset_job(
+    "walk_forward_folds",
+    selection=dg.AssetSelection.assets("walk_forward_fold"),
+    partitions_def=FOLD_PARTITIONS,
+    description="Only the walk-forward folds, for a partition or a range (parallel fold runs, backfills).",
 )
 monthly_refresh_job = dg.define_asset_job(
     "monthly_refresh",
@@ -257,6 +264,6 @@ def raw_data_sensor(context: dg.SensorEvaluationContext, dataset: DatasetResourc
                            dynamic_partitions_requests=refresh.partition_requests)
 
 
-jobs = [prepare_data_job, train_and_report_job, monthly_refresh_job]
+jobs = [prepare_data_job, train_and_report_job, walk_forward_folds_job, monthly_refresh_job]
 schedules = [monthly_refresh_schedule]
 sensors = [raw_data_sensor]

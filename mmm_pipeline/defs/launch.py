@@ -6,7 +6,11 @@ Two runs, so bad input stops before any model is trained:
 1. ``prepare_data`` (ingestion, validation, features). ``feature_table`` syncs the
    ``fold_month`` partitions with the data's walk-forward months.
 2. ``train_and_report`` over the partition range first..last fold month: every fold partition
-   and everything after it in one run (``walk_forward_fold`` has a single-run backfill policy).
+   and everything after it in one run.
+
+With ``fold_workers`` > 1, step 2 is split: ``tuning_study`` first (the folds use its settings),
+then the folds in that many worker processes, each a ``walk_forward_folds`` run over a
+contiguous block of months, then the rest.
 
 Both appear in the Dagster UI like any other run. The exit code is non-zero when a step or a
 blocking check fails, and the error is printed.
@@ -36,6 +40,18 @@ def ensure_dagster_home() -> Path:
         config.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+def error_text(error: Any) -> str:
+    """The user's error, not Dagster's wrapper: the innermost cause, after the wrapper's first
+    line when that adds context (e.g. which input could not be loaded)."""
+    outer = error
+    while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+        error = error.cause
+    inner = f"{error.cls_name}: {error.message.strip()}" if error.cls_name else error.message.strip()
+    if error is outer or "DagsterExecutionStepExecutionError" in (outer.cls_name or ""):
+        return inner
+    return f"{outer.message.strip().splitlines()[0]} {inner}"
 
 
 class Progress:
@@ -88,10 +104,7 @@ class Progress:
             took = entry.timestamp - self._started.get(step, entry.timestamp)
             self.echo(f"{stamp} ok {step} ({took:.1f}s)")
         elif kind == "STEP_FAILURE":
-            error = event.event_specific_data.error
-            while error.cause is not None and "DagsterExecutionStepExecutionError" in (error.cls_name or ""):
-                error = error.cause
-            message = f"{step}: {error.message.strip()}"
+            message = f"{step}: {error_text(event.event_specific_data.error)}"
             self.failures.append(message)
             self.echo(f"{stamp} FAILED {message}")
         elif kind == "STEP_SKIPPED":
@@ -106,8 +119,18 @@ class Progress:
                 self.echo(f"{stamp} check failed {text}")
 
 
+def _execute_subset(names: list[str], run_config: dict, tags: dict[str, str], instance: Any, executor: str,
+                    echo: Echo, exclude: bool = False) -> tuple[bool, Progress]:
+    """``train_and_report`` restricted to ``names`` (or to everything but them)."""
+    from mmm_pipeline.definitions import defs
+
+    keys = [k for k in defs.resolve_job_def("train_and_report").asset_layer.executable_asset_keys
+            if (k.to_user_string() in names) != exclude]
+    return _execute("train_and_report", run_config, tags, instance, executor, echo, asset_selection=keys)
+
+
 def _execute(job_name: str, run_config: dict, tags: dict[str, str], instance: Any, executor: str,
-             echo: Echo) -> tuple[bool, Progress]:
+             echo: Echo, asset_selection: list | None = None) -> tuple[bool, Progress]:
     from mmm_pipeline.definitions import defs
 
     run_id = str(uuid.uuid4())
@@ -117,7 +140,7 @@ def _execute(job_name: str, run_config: dict, tags: dict[str, str], instance: An
         job = defs.resolve_job_def(job_name)
         with progress:
             result = job.execute_in_process(run_config=run_config, instance=instance, tags=tags, run_id=run_id,
-                                            raise_on_error=False)
+                                            raise_on_error=False, asset_selection=asset_selection)
         return result.success, progress
     import dagster as dg
 
@@ -139,6 +162,8 @@ def _execute(job_name: str, run_config: dict, tags: dict[str, str], instance: An
 
         finder = threading.Thread(target=follow, daemon=True)
         finder.start()
+        if asset_selection is not None:
+            recon = recon.get_subset(asset_selection=set(asset_selection))
         with dg.execute_job(recon, instance=instance, run_config=config, tags=tagged, raise_on_error=False) as result:
             thread_result["done"] = True
             progress.run_id = result.run_id
@@ -146,8 +171,53 @@ def _execute(job_name: str, run_config: dict, tags: dict[str, str], instance: An
     return success, progress
 
 
+def split_months(months: list[str], workers: int) -> list[list[str]]:
+    """Contiguous blocks of months, as even as possible (partition ranges must be contiguous)."""
+    workers = max(1, min(workers, len(months)))
+    size, extra = divmod(len(months), workers)
+    blocks, start = [], 0
+    for i in range(workers):
+        end = start + size + (1 if i < extra else 0)
+        blocks.append(months[start:end])
+        start = end
+    return [b for b in blocks if b]
+
+
+def _fold_worker(home: str, run_config: dict, tags: dict[str, str], label: str) -> tuple[bool, list[str]]:
+    """One worker process: a ``walk_forward_folds`` run over its block (spawned, so it imports afresh)."""
+    os.environ["DAGSTER_HOME"] = home
+    import dagster as dg
+
+    def echo(line: str) -> None:
+        print(f"[{label}] {line}", flush=True)
+
+    with dg.DagsterInstance.get() as instance:
+        ok, progress = _execute("walk_forward_folds", run_config, tags, instance, "in_process", echo)
+    return ok, progress.failures + progress.failed_checks
+
+
+def _parallel_folds(home: Path, months: list[str], workers: int, run_config: dict, tags: dict[str, str],
+                    echo: Echo) -> list[str]:
+    """Run the folds in ``workers`` processes; returns the failures (empty when all succeeded)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from mmm_pipeline.defs.partitions import range_tags
+
+    blocks = split_months(months, workers)
+    echo(f"computing {len(months)} folds in {len(blocks)} worker processes")
+    failures: list[str] = []
+    with ProcessPoolExecutor(len(blocks), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_fold_worker, str(home), run_config, {**tags, **range_tags(block)},
+                               f"folds {block[0]}..{block[-1]}") for block in blocks]
+        for future in futures:
+            ok, problems = future.result()
+            failures += problems if not ok else []
+    return failures
+
+
 def run_pipeline(dataset: str | None, output_root: str | None = None, executor: str = "in_process",
-                 echo: Echo = print) -> int:
+                 echo: Echo = print, fold_workers: int = 1) -> int:
     """Materialize the whole graph for ``dataset``; returns the process exit code."""
     from mmm_pipeline.core.config import ConfigError, load_dataset_config
 
@@ -178,8 +248,21 @@ def run_pipeline(dataset: str | None, output_root: str | None = None, executor: 
                  f"walk_forward.initial_months = {(config.settings.get('walk_forward') or {}).get('initial_months')}")
             return 1
         echo(f"{len(months)} fold partition(s): {months[0]} .. {months[-1]}")
-        ok, progress = _execute("train_and_report", run_config, {**tags, **range_tags(months)}, instance, executor,
-                                echo)
+        if fold_workers > 1:
+            ok, progress = _execute_subset(["tuning_study"], run_config, tags, instance, executor, echo)
+            if not ok:  # the folds use the tuned settings, so tuning runs before them
+                return _failed("tuning", progress, echo)
+            failures = _parallel_folds(home, months, fold_workers, run_config, tags, echo)
+            if failures:
+                echo("error: walk-forward folds failed")
+                for line in failures:
+                    echo(f"  {line}")
+                return 1
+            ok, progress = _execute_subset(["tuning_study", "walk_forward_fold"], run_config, tags, instance,
+                                           executor, echo, exclude=True)
+        else:
+            ok, progress = _execute("train_and_report", run_config, {**tags, **range_tags(months)}, instance,
+                                    executor, echo)
         if not ok:
             return _failed("training and reporting", progress, echo)
         report = instance.get_latest_materialization_event(dg.AssetKey("mmm_report"))

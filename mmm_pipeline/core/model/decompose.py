@@ -91,7 +91,11 @@ def decompose_output(model: NAM, out: NAMOutput, centring: np.ndarray) -> Decomp
 def training_centring(model: NAM, inputs: ModelInputs, train_mask: np.ndarray) -> np.ndarray:
     """``[K, N, F]`` mean contribution of each non-media feature over the training periods."""
     out = model(inputs)
-    contrib = model.feature_contributions(out).double().numpy()
-    means = contrib[:, np.asarray(train_mask, dtype=bool)].mean(1)
-    means[..., model.index["media"]] = 0.0
+    rows = torch.as_tensor(np.asarray(train_mask, dtype=bool))
+    k, _, n = out.eta.shape
+    means = np.zeros((k, n, len(model.cfg.features)))
+    for fam, g in out.groups.items():  # one family at a time: never a [K, T, N, F] tensor
+        means[..., model.index[fam]] = g.contributions[:, rows].double().mean(1).numpy()
+    if out.linear is not None:
+        means[..., model.index["linear"]] = out.linear[:, rows].double().mean(1).numpy()
     return means

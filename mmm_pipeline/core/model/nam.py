@@ -299,7 +299,7 @@ class NAM(torch.nn.Module):
             media = self.media_params(v)
             # adstock as one bmm: [C, T, L] @ [C, L, K] -> [C, T, K]
             adstocked = torch.bmm(inputs.lags_ctl, media.weights.permute(1, 2, 0)).permute(2, 1, 0)
-            sat = saturate(self.cfg.saturation, adstocked, media.shape)
+            sat = saturate(self.cfg.saturation, adstocked, media.shape, inputs.media_positive)
             eta = eta + torch.bmm(sat, media.amplitude.transpose(1, 2))
         groups = {}
         for fam, gi in inputs.groups.items():

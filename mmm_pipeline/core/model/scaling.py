@@ -168,6 +168,7 @@ class ModelInputs:
     n_nodes: int
     lags: torch.Tensor  # [T, L, C] scaled spend by lag
     lags_ctl: torch.Tensor  # [C, T, L] the same, laid out for one bmm
+    media_positive: torch.Tensor  # [T, C] 1 where some spend within the lag window is above zero
     spend_scaled: torch.Tensor  # [T, C]
     groups: dict[str, KnotGroupInputs]
     linear_index: list[int]
@@ -267,6 +268,7 @@ def prepare_inputs(
         n_nodes=len(data.nodes),
         lags=lags,
         lags_ctl=lags.permute(2, 0, 1).contiguous(),
+        media_positive=(lags.sum(1) > 0).to(DTYPE),
         spend_scaled=spend_t,
         groups=groups,
         linear_index=li,

@@ -21,9 +21,15 @@ linearly, which preserves monotonicity and concavity exactly.
 import torch
 import torch.nn.functional as F
 
+def exact_softplus(x: torch.Tensor) -> torch.Tensor:
+    """``log(1 + e^x)`` without torch's linear switch-over at x > 20, whose tiny jump
+    (about 2e-9) would break monotonicity of the concave activation at that point."""
+    return torch.relu(x) + torch.log1p(torch.exp(-x.abs()))
+
+
 ACTIVATIONS = {
     "monotone": torch.sigmoid,
-    "concave": lambda z: -F.softplus(-z),
+    "concave": lambda z: -exact_softplus(-z),
     "free": torch.tanh,
 }
 

@@ -22,6 +22,9 @@ from mmm_pipeline.core.report.formatting import fmt_amount
 #: colour-blind-safe palette (Okabe-Ito, then Tableau), channels keep their colour everywhere
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
            "#4E79A7", "#F28E2B", "#59A14F", "#B07AA1", "#9C755F", "#76B7B2", "#EDC948"]
+#: muted tones for drivers that are not paid media (price, season, brand, events)
+SUPPORT_PALETTE = ["#8d99ae", "#c2b280", "#a3c4bc", "#c9ada7", "#6d6875", "#b5838d", "#84a98c", "#bfc0c0",
+                   "#9a8c98", "#d4a373"]
 INK = "#1f2933"
 MUTED = "#9aa5b1"
 GOOD = "#2f855a"

@@ -108,8 +108,8 @@ def _budget(inputs: ReportInputs) -> str:
     text += (f"\n\nMedia revenue over the next {alloc.get('horizon_periods', '?')} {period}s: current "
              f"{fmt_interval(alloc.get('revenue_current'), fmt=fmt_amount)}, optimal "
              f"{fmt_interval(alloc.get('revenue_optimal'), fmt=fmt_amount)}, lift "
-             f"{fmt_interval(alloc.get('lift'), fmt=fmt_amount)} "
-             f"({fmt_interval(lift, fmt=lambda v: fmt_pct(v, signed=True))}).")
+             f"{fmt_interval(alloc.get('lift'), fmt=fmt_amount)}, as a share of current media revenue "
+             f"{fmt_interval(lift, fmt=lambda v: fmt_pct(v, signed=True))}.")
     return text
 
 

@@ -6,6 +6,8 @@ point estimate, and when the optimizer's plan is not backed by the evidence say 
 current mix" and why.
 """
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,6 +33,8 @@ from mmm_pipeline.core.report.formatting import (
 )
 from mmm_pipeline.core.report.inputs import ReportInputs, as_interval, finite_or_none
 
+log = logging.getLogger(__name__)
+
 Tone = Literal["good", "warn", "neutral"]
 
 
@@ -45,15 +49,24 @@ class Finding:
 
 
 def executive_summary(inputs: ReportInputs, rows: list[ChannelRow]) -> list[Finding]:
-    """The findings in reading order: data, quality, best channel, price, budget, caveats."""
-    findings = [data_finding(inputs)] if inputs.summary.get("simulated") else []
-    findings += [
-        quality_finding(inputs),
-        channel_finding(rows, inputs),
-        price_finding(inputs),
-        budget_finding(inputs),
-        identification_finding(inputs, rows),
+    """The findings in reading order: data, quality, best channel, price, budget, caveats.
+
+    A finding that cannot be worded from odd inputs says so instead of failing the report.
+    """
+    builders: list[tuple[str, Callable[[], Finding]]] = [
+        ("Model quality", lambda: quality_finding(inputs)),
+        ("Most effective channel", lambda: channel_finding(rows, inputs)),
+        ("Price sensitivity", lambda: price_finding(inputs)),
+        ("Budget recommendation", lambda: budget_finding(inputs)),
+        ("What is not identified", lambda: identification_finding(inputs, rows)),
     ]
+    findings = [data_finding(inputs)] if inputs.summary.get("simulated") else []
+    for title, build in builders:
+        try:
+            findings.append(build())
+        except Exception as exc:  # noqa: BLE001 - one odd field must not cost the reader the summary
+            log.exception("report: finding %r failed", title)
+            findings.append(Finding(title.lower(), title, f"Could not be summarised from the results: {exc!r}", "warn"))
     return findings
 
 

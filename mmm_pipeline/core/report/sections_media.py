@@ -6,7 +6,7 @@ A not-identified channel is shown with its range and flag only, never a point es
 import pandas as pd
 
 from mmm_pipeline.core.report import charts_media
-from mmm_pipeline.core.report.chart_style import PALETTE
+from mmm_pipeline.core.report.chart_style import SUPPORT_PALETTE
 from mmm_pipeline.core.report.context import Context, estimate_cell
 from mmm_pipeline.core.report.derived import node_categories, price_elasticity_split
 from mmm_pipeline.core.report.formatting import DASH, fmt_amount, fmt_interval, fmt_pct
@@ -33,9 +33,9 @@ def decomposition(ctx: Context) -> str:
 
 
 def _driver_colours(drivers: list[str], channel_colours: dict[str, str]) -> dict[str, str]:
+    """Muted tones for non-media drivers, so the channels' strong colours stand out."""
     others = [d for d in drivers if d not in channel_colours]
-    offset = len(channel_colours)
-    return {d: PALETTE[(offset + i) % len(charts_media.PALETTE)] for i, d in enumerate([*others, "other drivers"])}
+    return {d: SUPPORT_PALETTE[i % len(SUPPORT_PALETTE)] for i, d in enumerate([*others, "other drivers"])}
 
 
 def _decomposition_table(frame: pd.DataFrame, drivers: list[str]) -> str:

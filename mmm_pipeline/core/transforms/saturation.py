@@ -85,50 +85,52 @@ def shape_params(form: str, raw: torch.Tensor, bounds: dict) -> dict[str, torch.
     return {n: bounded(raw[..., i], *bounds[k]) for i, (n, k) in enumerate(zip(names, keys))}
 
 
-def _safe_log(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """log(x) where x > 0 and a harmless 0 elsewhere, so 0 * log 0 never makes a NaN gradient."""
-    positive = x > 0
-    return torch.log(torch.where(positive, x, torch.ones_like(x))), positive
+#: below this, adstocked spend counts as zero (only reached where the spend really is zero)
+TINY = 1e-30
 
 
-def hill(x: torch.Tensor, half: torch.Tensor, slope: torch.Tensor) -> torch.Tensor:
-    """``x^n / (k^n + x^n)`` computed as ``sigmoid(n (log x - log k))`` (stable for any size)."""
-    log_x, positive = _safe_log(x)
-    value = torch.sigmoid(slope * (log_x - torch.log(half)))
-    return torch.where(positive, value, torch.zeros_like(value))
+def _positive(x: torch.Tensor, positive: torch.Tensor | None) -> torch.Tensor:
+    return (x > 0).to(x.dtype) if positive is None else positive
 
 
-def beta_gamma_capped(x: torch.Tensor, peak: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+def hill(x: torch.Tensor, half: torch.Tensor, slope: torch.Tensor, positive: torch.Tensor | None = None) -> torch.Tensor:
+    """``x^n / (k^n + x^n)`` computed as ``sigmoid(n (log x - log k))`` (stable for any size).
+
+    ``positive`` (1 where ``x > 0``) makes the curve exactly 0 at zero spend with a finite
+    gradient everywhere (no ``0 * log 0``).
+    """
+    value = torch.sigmoid(slope * (torch.log(x.clamp_min(TINY)) - torch.log(half)))
+    return value * _positive(x, positive)
+
+
+def beta_gamma_capped(x: torch.Tensor, peak: torch.Tensor, alpha: torch.Tensor, positive: torch.Tensor | None = None) -> torch.Tensor:
     """Peak-normalised Beta-Gamma, flat at 1 beyond its peak (see module docstring)."""
-    r = torch.minimum(x / peak, torch.ones_like(x))
-    log_r, positive = _safe_log(r)
-    value = torch.exp(alpha * (log_r + 1.0 - r))
-    return torch.where(positive, value, torch.zeros_like(value))
+    r = torch.minimum(x / peak, torch.ones_like(x)).clamp_min(TINY)
+    return torch.exp(alpha * (torch.log(r) + 1.0 - r)) * _positive(x, positive)
 
 
 def beta_gamma_uncapped(x: torch.Tensor, peak: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """The raw Beta-Gamma curve, falling side included: for diagnostics and tests only."""
-    r = x / peak
-    log_r, positive = _safe_log(r)
-    value = torch.exp(alpha * (log_r + 1.0 - r))
-    return torch.where(positive, value, torch.zeros_like(value))
+    r = (x / peak).clamp_min(TINY)
+    return torch.exp(alpha * (torch.log(r) + 1.0 - r)) * _positive(x, None)
 
 
 def logistic(x: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
     return torch.tanh(lam * x / 2.0)
 
 
-def saturate(form: str, x: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
+def saturate(form: str, x: torch.Tensor, params: dict[str, torch.Tensor], positive: torch.Tensor | None = None) -> torch.Tensor:
     """Unit-height curve value for ``x [K, ..., C]`` with parameters ``[K, C]``.
 
-    Parameters are broadcast over every axis between the member and channel axes.
+    Parameters are broadcast over every axis between the member and channel axes;
+    ``positive`` (broadcastable to ``x``) marks where the adstocked spend is above zero.
     """
     extra = x.dim() - 2
     p = {k: v.reshape(v.shape[0], *([1] * extra), v.shape[-1]) for k, v in params.items()}
     if form == "hill":
-        return hill(x, p["half_saturation"], p["slope"])
+        return hill(x, p["half_saturation"], p["slope"], positive)
     if form == "beta_gamma":
-        return beta_gamma_capped(x, p["peak"], p["alpha"])
+        return beta_gamma_capped(x, p["peak"], p["alpha"], positive)
     if form == "logistic":
         return logistic(x, p["lam"])
     raise ValueError(f"unknown saturation '{form}'")

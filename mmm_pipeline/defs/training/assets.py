@@ -1,8 +1,9 @@
 """Training group: Optuna study, walk-forward folds (one partition per test month), their
 summary with the deployment gate, and the final NAM.
 
-``walk_forward_fold`` has a single-run backfill policy: one run can compute a range of months
-(the CLI computes them all, the schedule the new ones), each stored as its own partition.
+One run can compute a range of fold months (each stored as its own partition): the CLI and the
+automation launch runs with partition-range tags. UI backfills split the months into runs of
+at most ``FOLDS_PER_BACKFILL_RUN`` partitions, which the run queue executes in parallel.
 """
 
 import time
@@ -29,6 +30,7 @@ from mmm_pipeline.defs.resources import DatasetResource
 from mmm_pipeline.defs.runtime import limit_threads
 
 #: the gate thresholds of settings.gate, each a blocking asset check on walk_forward_summary
+FOLDS_PER_BACKFILL_RUN = 4
 GATE_CHECKS = ("min_oos_r2", "max_fold_r2_std", "max_fold_r2_range", "max_elasticity_cv", "max_constraint_violations")
 
 
@@ -130,7 +132,7 @@ def _fold_row(result: FoldResult) -> dict[str, Any]:
 @dg.asset(
     group_name="training",
     partitions_def=FOLD_PARTITIONS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=FOLDS_PER_BACKFILL_RUN),
     kinds={"pytorch"},
     description="One walk-forward fold per test month: the NAM trained on the months before it, scored on it.",
 )
