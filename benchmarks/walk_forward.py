@@ -132,7 +132,11 @@ def bench(name: str, args) -> list[str]:
     stab = {k: v for k, v in summary.stability.items()}
     worst = sorted(stab.items(), key=lambda kv: -kv[1] if np.isfinite(kv[1]) else -1e9)[:5]
     lines += ["", f"Gate: {'PASSED' if gate.passed else 'FAILED'} — {gate.message}", "",
-              "Least stable across folds (CV): " + ", ".join(f"{k} {_fmt(v, 2)}" for k, v in worst)]
+              "Least stable across folds (CV): " + ", ".join(f"{k} {_fmt(v, 2)}" for k, v in worst), ""]
+    worst_folds = ok.nsmallest(3, "r2")
+    lines.append("Worst folds (NAM): " + "; ".join(
+        f"{r.month} R² {_fmt(r.r2)}" + (f" (unseen in training: {r.unseen})" if r.unseen else "")
+        for r in worst_folds.itertuples()))
     if summary.skipped:
         lines.append(f"Skipped folds: {summary.skipped}")
     lines.append("")

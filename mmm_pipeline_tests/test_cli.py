@@ -1,7 +1,6 @@
 """The command line: fast help, dataset listing, clear errors, simulate and rollback."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -51,3 +50,13 @@ def test_rollback_restores_the_previous_champion(tmp_path, capsys):
     assert json.loads((tmp_path / "pymc_example" / "summary.json").read_text())["model_version"] == "v1"
     assert main(["rollback", "--dataset", "pymc_example", "--output-root", str(tmp_path)]) == 1
     assert "nothing to roll back to" in capsys.readouterr().out
+
+
+def test_fold_workers_get_contiguous_blocks_covering_every_month():
+    from mmm_pipeline.defs.launch import split_months
+
+    months = [f"2024-{m:02d}" for m in range(1, 11)]
+    blocks = split_months(months, 3)
+    assert [len(b) for b in blocks] == [4, 3, 3]
+    assert sum(blocks, []) == months
+    assert split_months(months[:2], 8) == [["2024-01"], ["2024-02"]]

@@ -232,17 +232,22 @@ class ModelRegistry:
         gate_passed: bool,
         fold_rmse: Mapping[str, float] | None = None,
         training_end: str | None = None,
+        model_version: str | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> Path:
         """File ``staged`` results under the decision and return where they now live.
 
         Promoted: archived in ``champions/<version>/`` and installed as the live folder.
         Not promoted: moved to ``challengers/<version>/``; the live folder is not touched.
+        ``model_version`` names the checkpoint in ``models/`` (default: the same version); a
+        model re-evaluated later gets a new results version that points at the same checkpoint.
         """
         staged = Path(staged)
         if not (staged / "summary.json").is_file():
             raise RegistryError(f"{staged} has no summary.json: refusing to publish an incomplete results folder")
         version = decision.version
+        if version in self._read()["versions"]:
+            raise RegistryError(f"version {version} is already in {self.registry_file}; each publication needs a new one")
         target = self.champion_dir(version) if decision.promoted else self.challenger_dir(version)
         with self._locked():
             state = self._read()
@@ -258,7 +263,7 @@ class ModelRegistry:
                 gate_passed=bool(gate_passed),
                 reason=decision.reason,
                 results_dir=str(target.relative_to(self.root)),
-                model_dir=str((self.root / "models" / version).relative_to(self.root)),
+                model_dir=str((self.root / "models" / _checked(model_version or version)).relative_to(self.root)),
                 fold_rmse={k: float(v) for k, v in (fold_rmse or {}).items() if _finite(v) is not None},
                 training_end=training_end,
                 extra=dict(extra or {}),

@@ -15,7 +15,7 @@ left for a later tick, and the JSON cursor that remembers what was seen survives
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,12 +83,11 @@ class RefreshPlan:
     note: str = ""
 
 
-def plan_refresh(instance: dg.DagsterInstance, config: DatasetConfig,
-                 months_of: Callable[[DatasetConfig], list[str]] = data_fold_months) -> RefreshPlan:
+def plan_refresh(instance: dg.DagsterInstance, config: DatasetConfig) -> RefreshPlan:
     """New fold partitions plus the contiguous range of months whose folds need computing."""
-    months = months_of(config)
+    months = data_fold_months(config)
     plan = plan_partitions(list(instance.get_dynamic_partitions(FOLD_PARTITIONS.name)), months)
-    todo = months_to_run(plan.wanted, stored_fold_months(instance, config.name))
+    todo = months_to_run(plan.wanted, stored_fold_months(instance, config))
     note = f"{len(plan.add)} new fold partition(s)" if plan.add else "no new fold partition"
     return RefreshPlan(plan.requests(), todo, note)
 

@@ -48,7 +48,7 @@ def error_text(error: Any) -> str:
     outer = error
     while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
         error = error.cause
-    inner = f"{error.cls_name}: {error.message.strip()}" if error.cls_name else error.message.strip()
+    inner = error.message.strip()  # already starts with the exception's class name
     if error is outer or "DagsterExecutionStepExecutionError" in (outer.cls_name or ""):
         return inner
     return f"{outer.message.strip().splitlines()[0]} {inner}"
@@ -244,14 +244,16 @@ def run_pipeline(dataset: str | None, output_root: str | None = None, executor: 
             return _failed("data preparation", progress, echo)
         months = list(instance.get_dynamic_partitions(FOLD_PARTITIONS.name))
         if not months:
-            echo(f"error: {config.name} has no walk-forward fold: the data has too few months for "
-                 f"walk_forward.initial_months = {(config.settings.get('walk_forward') or {}).get('initial_months')}")
-            return 1
-        echo(f"{len(months)} fold partition(s): {months[0]} .. {months[-1]}")
-        if fold_workers > 1:
+            echo(f"{config.name}: no walk-forward fold (too few months for walk_forward.initial_months = "
+                 f"{(config.settings.get('walk_forward') or {}).get('initial_months')}); running the rest to "
+                 "show what else the data supports")
+            ok, progress = _execute_subset(["walk_forward_fold"], run_config, tags, instance, executor, echo,
+                                           exclude=True)
+        elif fold_workers > 1:
             ok, progress = _execute_subset(["tuning_study"], run_config, tags, instance, executor, echo)
             if not ok:  # the folds use the tuned settings, so tuning runs before them
                 return _failed("tuning", progress, echo)
+            echo(f"{len(months)} fold partition(s): {months[0]} .. {months[-1]}")
             failures = _parallel_folds(home, months, fold_workers, run_config, tags, echo)
             if failures:
                 echo("error: walk-forward folds failed")
@@ -261,6 +263,7 @@ def run_pipeline(dataset: str | None, output_root: str | None = None, executor: 
             ok, progress = _execute_subset(["tuning_study", "walk_forward_fold"], run_config, tags, instance,
                                            executor, echo, exclude=True)
         else:
+            echo(f"{len(months)} fold partition(s): {months[0]} .. {months[-1]}")
             ok, progress = _execute("train_and_report", run_config, {**tags, **range_tags(months)}, instance,
                                     executor, echo)
         if not ok:
@@ -279,6 +282,8 @@ def _failed(stage: str, progress: Progress, echo: Echo) -> int:
     for line in progress.failed_checks:
         echo(f"  blocking check failed: {line}")
     for line in progress.failures:
+        if progress.failed_checks and "DagsterAssetCheckFailedError" in line:
+            continue  # the failed checks above already say what and by how much
         echo(f"  {line}")
     return 1
 

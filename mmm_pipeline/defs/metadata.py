@@ -4,7 +4,6 @@ Every asset attaches what a reviewer needs to judge it from the UI without openi
 counts, date ranges, a per-column summary and a preview for frames, the key numbers for models.
 """
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -89,27 +88,5 @@ def frame_metadata(frame: pd.DataFrame, prefix: str = "") -> dict[str, Any]:
     return meta
 
 
-def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
-    """A small frame as a markdown table (numbers to ``digits`` significant digits)."""
-    if frame.empty:
-        return "_(no rows)_"
-
-    def fmt(value: Any) -> str:
-        value = plain(value)
-        if isinstance(value, float):
-            return f"{value:.{digits}g}"
-        return "" if value is None else str(value).replace("|", "\\|")
-
-    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
-    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
-    body = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *body])
-
-
 def bullet_list(lines: Sequence[str]) -> str:
     return "\n".join(f"- {line}" for line in lines) if lines else "_none_"
-
-
-def compact_json(value: Any, limit: int = 4000) -> str:
-    text = json.dumps(plain(value), indent=1)
-    return text if len(text) <= limit else text[:limit] + "\n..."

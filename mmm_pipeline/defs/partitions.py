@@ -56,12 +56,15 @@ def sync_fold_partitions(instance: dg.DagsterInstance, months: list[str]) -> Par
     return plan
 
 
-def stored_fold_months(instance: dg.DagsterInstance, dataset_name: str) -> set[str]:
-    """Fold months whose results are stored for this dataset (by the dataset-keyed IO manager)."""
-    from mmm_pipeline.defs.resources import asset_storage_dir
+def stored_fold_months(instance: dg.DagsterInstance, config) -> set[str]:
+    """Fold months whose stored results are current: computed for this dataset by this code
+    with these settings (anything else must be recomputed)."""
+    from mmm_pipeline.defs.resources import asset_storage_dir, current_value
 
-    folder = asset_storage_dir(instance.storage_directory(), dataset_name, FOLD_ASSET)
-    return {p.stem for p in folder.glob("*.pkl")} if folder.is_dir() else set()
+    folder = asset_storage_dir(instance.storage_directory(), config.name, FOLD_ASSET)
+    if not folder.is_dir():
+        return set()
+    return {p.stem for p in folder.glob("*.pkl") if current_value(p, config)}
 
 
 def months_to_run(months: list[str], stored: set[str]) -> list[str]:

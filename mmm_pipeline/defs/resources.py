@@ -9,6 +9,8 @@ this dataset's stored asset values.
 """
 
 import functools
+import hashlib
+import json
 import os
 import pickle
 import uuid
@@ -77,12 +79,18 @@ class DatasetResource(dg.ConfigurableResource):
 
 
 class DatasetIOManager(dg.ConfigurableIOManager):
-    """Pickles asset values under ``<base>/<dataset>/<asset key>/<partition>.pkl``.
+    """Pickles asset values under ``<base>/mmm/<dataset>/<asset key>/<partition>.pkl``.
 
     ``base`` defaults to the instance's storage folder (``$DAGSTER_HOME/storage``). Writes go
     to a temporary file and are renamed into place, so a failed step never leaves half a value.
     An unpartitioned asset that reads a partitioned one gets ``{partition key: value}`` for
     every partition of the run's partition set; a missing partition is an error naming it.
+
+    Each value has a ``.meta.json`` beside it with fingerprints of the code and of the
+    settings it was computed with. Loading a value written by other code logs a warning that
+    says to re-materialize it (a pickled object of a changed class can fail in obscure ways);
+    :func:`current_value` checks both, and the automation recomputes every fold month whose
+    stored result is not current.
     """
 
     dataset: dg.ResourceDependency[DatasetResource]
@@ -111,21 +119,26 @@ class DatasetIOManager(dg.ConfigurableIOManager):
             if missing:
                 raise ValueError(f"{context.asset_key.to_user_string()}: no value returned for partitions {missing}")
             for key in keys:
-                _atomic_pickle(self._path(context, key), values[key])
+                self._write(self._path(context, key), values[key])
         else:
-            _atomic_pickle(self._path(context, None), obj)
+            self._write(self._path(context, None), obj)
+
+    def _write(self, path: Path, obj: Any) -> None:
+        _atomic_pickle(path, obj)
+        _atomic_text(meta_path(path), json.dumps(fingerprints(self.dataset.load())))
 
     def load_input(self, context: dg.InputContext) -> Any:
+        asset, dataset = context.asset_key.to_user_string(), self.dataset.name
         if not context.has_asset_partitions:
-            return _read_pickle(self._path(context, None), context.asset_key.to_user_string(), self.dataset.name)
+            return _read_current(self._path(context, None), asset, dataset, context.log)
         keys = list(context.asset_partition_keys)
         paths = {k: self._path(context, k) for k in keys}
         missing = [k for k, p in paths.items() if not p.exists()]
         if missing:
             raise FileNotFoundError(
-                f"{context.asset_key.to_user_string()} has no stored value for partition(s) {missing} of dataset "
-                f"'{self.dataset.name}'; materialize them first (python -m mmm_pipeline run, or a backfill)")
-        return {k: _read_pickle(p, context.asset_key.to_user_string(), self.dataset.name) for k, p in paths.items()}
+                f"{asset} has no stored value for partition(s) {missing} of dataset '{dataset}'; materialize them "
+                "first (python -m mmm_pipeline run, or a backfill)")
+        return {k: _read_current(p, f"{asset}[{k}]", dataset, context.log) for k, p in paths.items()}
 
 
 def asset_storage_dir(storage_directory: str | Path, dataset_name: str, asset_key: dg.AssetKey) -> Path:
@@ -141,9 +154,64 @@ def _atomic_pickle(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
-def _read_pickle(path: Path, asset: str, dataset: str) -> Any:
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def meta_path(path: Path) -> Path:
+    return path.with_suffix(".meta.json")
+
+
+#: settings sections that never change a stored value (thresholds and automation only)
+VALUE_NEUTRAL_SETTINGS = ("automation", "outputs", "gate", "sanity")
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of the package's Python sources: any code change makes stored values stale."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def settings_fingerprint(config: DatasetConfig) -> str:
+    """Hash of everything in the dataset config that can change a computed value."""
+    raw = config.model_dump(exclude={"config_path"})
+    raw["settings"] = {k: v for k, v in raw["settings"].items() if k not in VALUE_NEUTRAL_SETTINGS}
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def fingerprints(config: DatasetConfig) -> dict[str, str]:
+    return {"code": code_fingerprint(), "settings": settings_fingerprint(config)}
+
+
+def current_value(path: Path, config: DatasetConfig) -> bool:
+    """Whether the value at ``path`` exists and was computed by this code with these settings."""
+    try:
+        stored = json.loads(meta_path(path).read_text())
+    except (OSError, ValueError):
+        return False
+    return path.exists() and stored == fingerprints(config)
+
+
+def _read_current(path: Path, asset: str, dataset: str, log: Any) -> Any:
+    """Unpickle a stored value; warn when other code computed it (the step may then fail on a
+    changed class, or compute from outdated results: the warning says what to do)."""
     if not path.exists():
         raise FileNotFoundError(f"{asset} has not been materialized for dataset '{dataset}' (no {path})")
+    try:
+        stored = json.loads(meta_path(path).read_text()).get("code")
+    except (OSError, ValueError):
+        stored = None
+    if stored != code_fingerprint():
+        log.warning(f"{asset} of dataset '{dataset}' was computed by another version of mmm_pipeline (code "
+                    f"{stored}, running {code_fingerprint()}); if this step fails or its results look wrong, "
+                    "re-materialize it and what depends on it: python -m mmm_pipeline run")
     with path.open("rb") as fh:
         return pickle.load(fh)
 

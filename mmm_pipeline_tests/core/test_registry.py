@@ -133,3 +133,12 @@ def test_versions_sort_by_time_and_are_unique():
     late = new_version("bbbbbbbb-2", datetime(2026, 2, 1, tzinfo=timezone.utc))
     assert early < late and early.startswith("v20260101")
     assert new_version() != new_version()
+
+
+def test_a_version_is_published_once_and_points_at_its_checkpoint(tmp_path):
+    reg = ModelRegistry(tmp_path)
+    reg.publish(_stage(reg, "r1", "one"), _decide(reg, "r1"), gate_passed=True, model_version="m1")
+    assert reg.record("r1").model_dir == "models/m1"
+    with pytest.raises(RegistryError, match="already in"):
+        reg.publish(_stage(reg, "r1", "again"), _decide(reg, "r1", gate=False), gate_passed=False)
+    assert _live_marker(tmp_path) == "one"

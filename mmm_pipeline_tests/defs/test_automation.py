@@ -13,7 +13,7 @@ import pytest
 from mmm_pipeline.definitions import defs
 from mmm_pipeline.defs.automation import raw_data_sensor, scan_files
 from mmm_pipeline.defs.partitions import FOLD_PARTITIONS, months_to_run, plan_partitions
-from mmm_pipeline.defs.resources import DatasetResource, asset_storage_dir
+from mmm_pipeline.defs.resources import DatasetResource, asset_storage_dir, fingerprints
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
@@ -119,14 +119,23 @@ def test_schedule_requests_the_new_months_and_adds_their_partitions(tiny_dataset
         assert len(first) == 1 and first[0].job_name == "monthly_refresh"
         assert (first[0].tags[RANGE_START], first[0].tags[RANGE_END]) == ("2021-07", "2021-08")
         assert list(instance.get_dynamic_partitions(FOLD_PARTITIONS.name)) == ["2021-07", "2021-08"]
-        # once both folds are stored, next month's run only recomputes the newest month
+        # once both folds are stored by this code with these settings, only the newest month is redone
+        config = resources["dataset"].load()
         folder = asset_storage_dir(instance.storage_directory(), "tiny", dg.AssetKey("walk_forward_fold"))
         folder.mkdir(parents=True)
         for month in ("2021-07", "2021-08"):
             (folder / f"{month}.pkl").write_bytes(b"stored")
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when, resources=resources)
-        later = schedule.evaluate_tick(context).run_requests
-        assert (later[0].tags[RANGE_START], later[0].tags[RANGE_END]) == ("2021-08", "2021-08")
+            (folder / f"{month}.meta.json").write_text(json.dumps(fingerprints(config)))
+
+        def next_range():
+            context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when, resources=resources)
+            request = schedule.evaluate_tick(context).run_requests[0]
+            return request.tags[RANGE_START], request.tags[RANGE_END]
+
+        assert next_range() == ("2021-08", "2021-08")
+        # a fold computed with other settings (or other code) is stale and computed again
+        (folder / "2021-07.meta.json").write_text(json.dumps({**fingerprints(config), "settings": "older"}))
+        assert next_range() == ("2021-07", "2021-08")
 
 
 def test_schedule_skips_with_the_reason_when_data_is_bad(tiny_dataset):

@@ -37,8 +37,8 @@ def test_only_the_walk_forward_fold_is_partitioned_by_fold_month():
 
 
 def test_validation_and_gate_checks_are_blocking():
-    specs = {(s.asset_key.to_user_string(), s.name): s for s in defs.resolve_asset_graph().asset_check_keys
-             for s in [defs.resolve_asset_graph().get_check_spec(s)]}
+    graph = defs.resolve_asset_graph()
+    specs = {(key.asset_key.to_user_string(), key.name): graph.get_check_spec(key) for key in graph.asset_check_keys}
     for asset in ("raw_sales", "raw_media", "raw_brand", "raw_calendar", "raw_reference"):
         assert specs[(asset, "schema")].blocking
     for name in ("date_continuity", "duplicates", "value_bounds", "missing_values"):

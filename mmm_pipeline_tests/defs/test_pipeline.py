@@ -66,8 +66,10 @@ def test_results_folder_is_written_and_first_passing_model_becomes_champion(pipe
     assert summary["champion"]["promoted"] is True
     assert [f["month"] for f in summary["walk_forward"]["folds"]] == pipeline.months
     registry = ModelRegistry(pipeline.outputs)
-    assert registry.champion_version == summary["model_version"]
-    assert (registry.root / "models" / summary["model_version"] / "model.pt").is_file()
+    champion = registry.champion()
+    assert champion.version == summary["champion"]["version"]
+    assert champion.model_dir == f"models/{summary['model_version']}"
+    assert (registry.root / champion.model_dir / "model.pt").is_file()
 
 
 def test_checks_run_with_their_assets(pipeline):
@@ -95,6 +97,25 @@ def test_failed_gate_blocks_the_report_and_says_by_how_much(pipeline):
     assert result.asset_materializations_for_node("mmm_report") == []
     assert result.asset_materializations_for_node("bootstrap_ensemble") == []
     assert (pipeline.outputs / "summary.json").read_text() == live_before
+
+
+def test_model_rejected_by_a_warning_gate_is_filed_as_challenger(pipeline):
+    lenient = write_tiny_dataset(pipeline.root / "lenient", gate={"min_oos_r2": 0.9999},
+                                 automation={"gate_blocking": False})
+    run_config = dataset_run_config(str(lenient), str(pipeline.outputs.parent))
+    live_before = (pipeline.outputs / "summary.json").read_text()
+    champion_before = ModelRegistry(pipeline.outputs).champion_version
+    selection = [dg.AssetKey(k) for k in ("walk_forward_summary", "bootstrap_ensemble", "channel_returns",
+                                          "elasticities", "budget_plan", "scenario_outcomes", "mmm_report")]
+    result = defs.resolve_job_def("train_and_report").execute_in_process(
+        instance=pipeline.instance, run_config=run_config, asset_selection=selection, raise_on_error=False)
+    assert result.success, "a warning gate lets the run finish"
+    report = result.output_for_node("mmm_report")
+    assert not report["promoted"] and "below the minimum 0.9999" in report["reason"]
+    filed = json.loads((pipeline.outputs / "challengers" / report["version"] / "summary.json").read_text())
+    assert filed["champion"]["promoted"] is False and filed["gate"]["passed"] is False
+    assert (pipeline.outputs / "summary.json").read_text() == live_before
+    assert ModelRegistry(pipeline.outputs).champion_version == champion_before
 
 
 def test_bad_input_fails_validation_and_keeps_earlier_results(pipeline):

@@ -90,13 +90,20 @@ def _media_table(inp: "RetailInputs") -> pd.DataFrame:
 
 def _contribution_table(dates: pd.DatetimeIndex, gmv: np.ndarray, noiseless: np.ndarray,
                         components: dict[str, np.ndarray], channels: list[str]) -> pd.DataFrame:
-    """Per day, summed over nodes: observed and noiseless GMV and every true component (INR)."""
+    """Per day, summed over nodes: observed and noiseless GMV and every true component.
+
+    Whole rupees: the paise of a ~1e8 daily figure sit below the level at which floating-point
+    results agree across CPUs (vectorised exp/log differ in the last bits), and the shipped files
+    must regenerate byte for byte anywhere.
+    """
     frame = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "gmv_observed": gmv.sum(axis=1),
                           "gmv_noiseless": noiseless.sum(axis=1)})
     for key, value in components.items():
         frame[key] = value.sum(axis=1)
     frame["media_total"] = sum(components[c] for c in channels).sum(axis=1)
-    return frame.round(2)
+    numbers = frame.columns[1:]
+    frame[numbers] = frame[numbers].round(0).astype(np.int64)
+    return frame
 
 
 def _elasticities(inp: "RetailInputs", resp: "RetailResponse") -> dict[str, Any]:
@@ -154,7 +161,7 @@ def _truth(name: str, seed: int, inp: "RetailInputs", resp: "RetailResponse", co
         )
     finalise_media_truth(media)
     month = pd.to_datetime(contributions["date"]).dt.strftime("%Y-%m")
-    by_month = contributions[channels].groupby(month).sum().round(2)
+    by_month = contributions[channels].groupby(month).sum()
     return {
         "schema_version": TRUTH_SCHEMA_VERSION,
         "generator": "mmm_pipeline.core.data.simulator (python -m mmm_pipeline simulate retail_daily)",
@@ -178,11 +185,11 @@ def _truth(name: str, seed: int, inp: "RetailInputs", resp: "RetailResponse", co
         "node_category": {n.name: n.category for n in NODES},
         "categories": [c.name for c in CATEGORIES],
         "totals": {
-            "target_noiseless": round(total_target, 2),
-            "target_observed": round(float(gmv.sum()), 2),
-            "media_contribution": round(media_total, 2),
+            "target_noiseless": sig(total_target, 10),
+            "target_observed": sig(float(gmv.sum()), 10),
+            "media_contribution": sig(media_total, 10),
             "media_share": sig(media_total / total_target),
-            "spend": round(float(inp.spend.sum()), 2),
+            "spend": sig(float(inp.spend.sum()), 10),
             "roas": sig(media_total / float(inp.spend.sum())),
             "media_share_by_category": {
                 c.name: sig(sum(components[ch][:, _members(c.name)].sum() for ch in channels)
@@ -214,7 +221,7 @@ def _truth(name: str, seed: int, inp: "RetailInputs", resp: "RetailResponse", co
             "per_period_file": CONTRIBUTIONS_FILE,
             "note": "per day, summed over nodes; base + trend + seasonality + special_sale + nps + price + "
                     "channels = gmv_noiseless",
-            "by_month": [{"month": m, **{c: float(row[c]) for c in channels}} for m, row in by_month.iterrows()],
+            "by_month": [{"month": m, **{c: int(row[c]) for c in channels}} for m, row in by_month.iterrows()],
         },
     }
 

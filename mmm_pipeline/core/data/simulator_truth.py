@@ -265,8 +265,8 @@ def media_truth_entry(
             "saturation_spend_90pct": sig(half * 9.0 ** (1.0 / slope)),
         },
         "coefficient": coefficient,
-        "total_spend": round(total_spend, 2),
-        "total_contribution": round(total_contribution, 2),
+        "total_spend": sig(total_spend, 10),  # 10 figures: agree across CPUs whose exp/log differ in the last bits
+        "total_contribution": sig(total_contribution, 10),
         "roas": sig(total_contribution / total_spend) if total_spend > 0 else None,
         "share_of_media": sig(total_contribution / total_media),
         "share_of_target": sig(total_contribution / total_target),

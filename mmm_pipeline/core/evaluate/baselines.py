@@ -13,7 +13,8 @@ objects (same train and test masks) and the same ModelData features:
   one-hot gives each node its own level when there is more than one node.
 
 Models: ``ols`` (least squares), ``ridge`` (alpha chosen by TimeSeriesSplit over the fold's
-training periods), ``spline_gam`` (cubic B-splines per continuous feature + ridge, same CV)
+training periods), ``spline_gam`` (cubic B-splines per continuous feature, held constant
+outside the training range, plus the raw columns as linear terms, then ridge with the same CV)
 and ``gbt`` (sklearn HistGradientBoosting).
 """
 

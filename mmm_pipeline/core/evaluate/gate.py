@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from mmm_pipeline.core.train.walk_forward import WalkForwardSummary
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,23 @@ def gated_elasticity_cv(summary: WalkForwardSummary, settings: Mapping[str, Any]
     return float(chosen[worst]), worst
 
 
+def fold_r2_spread(summary: WalkForwardSummary, exclude_unseen: bool) -> tuple[dict[str, float], str]:
+    """Fold-R² std and range, optionally without folds whose test month holds a feature never
+    seen moving in training (a first-ever event: no model could have learned its effect)."""
+    if not exclude_unseen or "unseen" not in summary.folds:
+        return summary.fold_r2, ""
+    ok = summary.folds[summary.folds["status"] == "ok"]
+    flagged = ok["unseen"].fillna("").astype(str) != ""
+    if not flagged.any():
+        return summary.fold_r2, ""
+    kept = ok.loc[~flagged, "r2"].to_numpy(float)
+    kept = kept[np.isfinite(kept)]
+    std = float(np.std(kept, ddof=1)) if kept.size > 1 else float("nan")
+    rng = float(kept.max() - kept.min()) if kept.size else float("nan")
+    months = ", ".join(ok.loc[flagged, "month"])
+    return {"std": std, "range": rng}, f" (excluding folds with unseen features: {months})"
+
+
 def _violation_value(constraint_violations: Mapping[str, float] | float | int | None) -> tuple[float, list[str]]:
     if constraint_violations is None:
         return 0.0, []
@@ -120,12 +139,12 @@ def evaluate_gate(
     count; ``None`` counts as none measured and passes.
     """
     gate = dict(settings.get("gate") or {})
+    spread, note = fold_r2_spread(summary, bool(gate.get("exclude_unseen_folds", False)))
     checks = [
         check("min_oos_r2", "overall out-of-sample R²", summary.overall["r2"], gate.get("min_oos_r2", 0.75), ">="),
-        check("max_fold_r2_std", "std of fold R²", summary.fold_r2["std"], gate.get("max_fold_r2_std", 0.10), "<="),
-        check(
-            "max_fold_r2_range", "range of fold R²", summary.fold_r2["range"], gate.get("max_fold_r2_range", 0.25), "<="
-        ),
+        check("max_fold_r2_std", "std of fold R²" + note, spread["std"], gate.get("max_fold_r2_std", 0.10), "<="),
+        check("max_fold_r2_range", "range of fold R²" + note, spread["range"],
+              gate.get("max_fold_r2_range", 0.25), "<="),
     ]
     cv, worst = gated_elasticity_cv(summary, settings)
     label = f"elasticity CV across folds (worst: {worst})" if worst else "elasticity CV across folds"

@@ -61,7 +61,7 @@ def save_checkpoint(fitted: FittedNAM, path: str | Path) -> Path:
     payload = {
         "format": FORMAT,
         "version": VERSION,
-        "torch_version": torch.__version__,
+        "torch_version": str(torch.__version__),
         "config": _plain(fitted.model.cfg.to_dict()),
         "scalers": _plain(fitted.model.scalers.to_dict()),
         "data_features": [_spec_dict(f) for f in fitted.data_features],

@@ -177,17 +177,15 @@ def binding_constraints(model: NAM, inputs: ModelInputs, summary: pd.DataFrame, 
 
 
 def grid_curve(model: NAM, feature: int, values: np.ndarray) -> np.ndarray:
-    """``[K, N, G]`` the shaped term of a knot-family feature at scaled inputs ``values [G]``."""
+    """``[K, N, G]`` the shaped term of a knot-family feature at scaled inputs ``values [G, N]``."""
     fam = model.cfg.features[feature].family
     j = model.index[fam].index(feature)
     with torch.no_grad():
         curves, _ = model.group_curves(model.views(), fam)
-        u = torch.as_tensor(values, dtype=curves.dtype)
-        lo, step = model.lo[fam][0, 0, j], model.step[fam][j]
+        single = curves[:, :, j : j + 1, :]  # [K, N, 1, P]
+        u = torch.as_tensor(values, dtype=curves.dtype).unsqueeze(-1)  # [G, N, 1]
+        lo, step = model.lo[fam][0, 0, j], model.step[fam][j : j + 1]
         seg = ((u - lo) / step).floor().clamp(0, model.scalers.n_knots - 2).long()
-        k, n = curves.shape[:2]
-        single = curves[:, :, j : j + 1, :]
-        useg = seg[:, None, None].expand(-1, n, 1)
-        frac = knot_fraction(u[:, None, None].expand(-1, n, 1), useg, lo, step)
-        val, _ = interpolate(single, frac, flat_knot_index(useg, model.scalers.n_knots), step)
+        frac = knot_fraction(u, seg, lo, step)
+        val, _ = interpolate(single, frac, flat_knot_index(seg, model.scalers.n_knots), step)
     return val[..., 0].permute(0, 2, 1).double().numpy()

@@ -55,12 +55,15 @@ class ModelFeature:
 
 
 def _elasticity_bounds(spec: FeatureSpec, model_settings: dict) -> tuple[float, float] | None:
-    """FeatureSpec bounds win; then settings by feature name; then by feature kind."""
-    if spec.elasticity_bounds is not None:
+    """Settings by feature name win (``null`` there switches bounds off), then the FeatureSpec's
+    own bounds (the features stage bakes the settings of its run into them), then settings by kind."""
+    table = model_settings.get("elasticity_bounds") or {}
+    if spec.name in table:
+        bounds = table[spec.name]
+    elif spec.elasticity_bounds is not None:
         bounds = spec.elasticity_bounds
     else:
-        table = model_settings.get("elasticity_bounds") or {}
-        bounds = table.get(spec.name, table.get(spec.kind))
+        bounds = table.get(spec.kind)
     if bounds is None:
         return None
     lo, hi = float(bounds[0]), float(bounds[1])

@@ -192,12 +192,18 @@ class FittedNAM:
         return diagnostics.binding_constraints(self.model, self.inputs(data), self.channel_summary(data), el)
 
     def curve(self, feature: str, values: np.ndarray) -> np.ndarray:
-        """``[K, N, G]`` the (uncentred, scaled) shaped term of ``feature`` at raw input ``values``."""
-        i = [f.name for f in self.model.cfg.features].index(feature)
+        """``[K, N, G]`` the shaped term of a monotone/concave/free ``feature`` at raw input ``values [G]``
+        (scaled target units, uncentred; each node read with its own input centring)."""
+        names = [f.name for f in self.model.cfg.features]
+        if feature not in names:
+            raise KeyError(f"no feature '{feature}'; features are {names}")
+        i = names.index(feature)
         f = self.model.cfg.features[i]
+        if f.family not in ("monotone", "concave", "free"):
+            raise ValueError(f"'{feature}' is a {f.family} term; curve() is for shaped features")
         sc = self.model.scalers
-        v = np.log(values) if f.transform == "log" else np.asarray(values, dtype=float)
-        u = (v - sc.center[i].mean()) / sc.scale[i]
+        v = np.log(np.asarray(values, dtype=float)) if f.transform == "log" else np.asarray(values, dtype=float)
+        u = (v[:, None] - sc.center[i][None, :]) / sc.scale[i]  # [G, N]
         return diagnostics.grid_curve(self.model, i, u)
 
     # ------------------------------------------------------------------ members and persistence

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from mmm_pipeline.core.model.hierarchy import category_values, node_values
-from mmm_pipeline.core.transforms.adstock import adstock_decay, adstock_weights, apply_adstock
-from mmm_pipeline.core.transforms.saturation import saturate, shape_params
+from mmm_pipeline.core.transforms.adstock import adstock_decay, adstock_weights
+from mmm_pipeline.core.transforms.saturation import shape_params
 
 
 @dataclass
@@ -38,9 +38,3 @@ def media_params(views: dict, cfg, node_category: torch.Tensor) -> MediaParams:
     else:
         amp = F.softplus(node_values(cat, dev, node_category))
     return MediaParams(weights, decay, shape, amp)
-
-
-def media_response(lags: torch.Tensor, params: MediaParams, form: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Adstocked spend and unit saturation, both ``[K, T, C]``."""
-    adstocked = apply_adstock(lags, params.weights)
-    return adstocked, saturate(form, adstocked, params.shape)

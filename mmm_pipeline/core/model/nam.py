@@ -45,7 +45,7 @@ class NAMConfig:
     features: list[ModelFeature]
     target_scale: str = "level"
     hidden: int = 16
-    n_knots: int = 48
+    n_knots: int = 32
     l_max: int = 8
     adstock: str = "geometric"
     saturation: str = "hill"
@@ -73,6 +73,23 @@ class NAMConfig:
         d["media_bounds"] = {k: tuple(v) for k, v in d["media_bounds"].items()}
         d["sigma_bounds"] = tuple(d["sigma_bounds"])
         return NAMConfig(**d)
+
+
+class _ContiguousGrad(torch.autograd.Function):
+    """Identity whose backward makes the gradient contiguous in one copy, so the batched matrix
+    products behind it do not each copy a strided ``[T, K]`` slice per node."""
+
+    @staticmethod
+    def forward(ctx, x):  # noqa: D102 (torch API)
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        return grad.contiguous()
+
+
+def _contiguous_grad(x: torch.Tensor) -> torch.Tensor:
+    return _ContiguousGrad.apply(x)
 
 
 @dataclass
@@ -126,6 +143,7 @@ class NAM(torch.nn.Module):
             self.inv_step_cubed[fam] = self.step[fam].pow(-3)
             self.direction[fam] = direction
             self.concave[fam] = torch.tensor([cfg.features[i].concave for i in ii])
+        self.init_amplitude = 0.05  # starting range of a monotone curve, in units of the node's mean target
         self.layout = self._build_layout()
         self.flat = torch.nn.Parameter(torch.zeros(cfg.n_models, self.layout.size, dtype=DTYPE))
 
@@ -234,12 +252,13 @@ class NAM(torch.nn.Module):
                 wpos = 0.5 + 1.5 * torch.rand(shape, generator=gen)
                 v[f"{fam}.w_cat"][:] = torch.log(torch.expm1(wpos))
                 v[f"{fam}.b_cat"][:] = -wpos * centres
-                v[f"{fam}.a_cat"][:] = inverse_softplus(0.05 / h)
+                v[f"{fam}.a_cat"][:] = inverse_softplus(float(self.init_amplitude) / h)
         return torch.cat([v[name].reshape(-1) for name in self.layout.entries])
 
     def initialise(self, seeds: list[int]) -> None:
         """Draw member ``k`` from ``torch.Generator().manual_seed(seeds[k])``: reproducible by member."""
-        rows = [self.init_member(torch.Generator().manual_seed(int(s))) for s in seeds]
+        drawn = {int(s): self.init_member(torch.Generator().manual_seed(int(s))) for s in dict.fromkeys(seeds)}
+        rows = [drawn[int(s)] for s in seeds]
         with torch.no_grad():
             self.flat.copy_(torch.stack(rows))
 
@@ -272,12 +291,13 @@ class NAM(torch.nn.Module):
         return media_params(self.views() if v is None else v, self.cfg, self.node_category)
 
     # ------------------------------------------------------------------ forward
-    def _group_fast(self, curves: torch.Tensor, amp: torch.Tensor, gi) -> tuple[GroupOutput, torch.Tensor]:
-        """Training path: the family's summed contribution ``[K, T, N]`` by one bmm, slopes only where bounded."""
+    def _group_fast(self, curves: torch.Tensor, amp: torch.Tensor, gi, acc: torch.Tensor | None) -> tuple[GroupOutput, torch.Tensor]:
+        """Training path: add the family's summed contribution to ``acc [N, T, K]`` by one (b)addbmm;
+        slopes only where bounded."""
         k, n, f, p = curves.shape
         t = gi.interp.shape[1]
         c = curves.permute(1, 2, 3, 0).reshape(n, f * p, k)  # [N, Fg*P, K]
-        part = torch.bmm(gi.interp, c).permute(2, 1, 0)  # [K, T, N]
+        part = torch.bmm(gi.interp, c) if acc is None else torch.baddbmm(acc, gi.interp, c)
         bounded = None
         if gi.slope_op is not None:
             fb = len(gi.bounded)
@@ -302,11 +322,11 @@ class NAM(torch.nn.Module):
             sat = saturate(self.cfg.saturation, adstocked, media.shape, inputs.media_positive)
             eta = eta + torch.bmm(sat, media.amplitude.transpose(1, 2))
         groups = {}
+        acc = None  # training fast path: knot and linear terms summed in [N, T, K] by chained bmm
         for fam, gi in inputs.groups.items():
             curves, amp = self.group_curves(v, fam)
             if not detail and gi.interp is not None:
-                groups[fam], part = self._group_fast(curves, amp, gi)
-                eta = eta + part
+                groups[fam], acc = self._group_fast(curves, amp, gi, acc)
                 continue
             if u_override is not None and fam in u_override:
                 frac = knot_fraction(u_override[fam], gi.segment, self.lo[fam], self.step[fam])
@@ -323,7 +343,10 @@ class NAM(torch.nn.Module):
                 lin = linear_terms(inputs.linear_x, beta)
                 eta = eta + lin.sum(-1)
             else:  # [N, T, Fl] @ [N, Fl, K] -> [N, T, K]
-                eta = eta + torch.bmm(inputs.linear_ntf, beta.permute(1, 2, 0)).permute(2, 1, 0)
+                b = beta.permute(1, 2, 0)
+                acc = torch.bmm(inputs.linear_ntf, b) if acc is None else torch.baddbmm(acc, inputs.linear_ntf, b)
+        if acc is not None:
+            eta = eta + _contiguous_grad(acc).permute(2, 1, 0)
         eta = eta.expand(-1, inputs.n_periods, -1) if eta.shape[1] == 1 else eta
         return NAMOutput(eta, bias, media, adstocked, sat, groups, lin, beta)
 
@@ -351,8 +374,3 @@ class NAM(torch.nn.Module):
 def member_seeds(seed: int, n_models: int, mode: str) -> list[int]:
     """``same``: every member starts from one draw; ``different``: member k from ``seed + k``."""
     return [seed] * n_models if mode == "same" else [seed + k for k in range(n_models)]
-
-
-def flat_numpy(model: NAM) -> np.ndarray:
-    return model.flat.detach().cpu().numpy().copy()
-

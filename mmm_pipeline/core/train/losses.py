@@ -48,11 +48,11 @@ class LossContext:
     roas_lo: torch.Tensor  # [C] (nan: no prior)
     roas_hi: torch.Tensor  # [C]
     elastic: dict[str, tuple[list[int], torch.Tensor, torch.Tensor]]  # group -> (positions, lo, hi)
-    l2_mask: torch.Tensor  # [D]
     soft_constraints: bool = False  # any constrained feature on a free network
     anneal: bool = False  # ramp the ANNEALED terms in over the first training epochs
     deviation_slices: tuple = (slice(0, 0), slice(0, 0), None)  # NAM.deviation_slices()
     report_constraints: bool = True  # compute the (by-construction zero) constraint penalty this step
+    elastic_weights: dict | None = None  # elasticity_weights(), refreshed by the trainer (None: now)
 
 
 def weighted_mse(eta: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -83,22 +83,32 @@ def smoothness_penalty(model: NAM, out: NAMOutput) -> torch.Tensor:
     return total
 
 
+def elasticity_weights(out: NAMOutput, inputs: ModelInputs, ctx: LossContext, log_scale: bool) -> dict[str, torch.Tensor]:
+    """Per bounded feature, ``w[k, t] * (d u / d log x) / level`` ``[K, T, N, Fb]``: what turns a
+    curve slope into a contribution to the node's mean elasticity. The level (the model's own
+    prediction, detached) moves slowly, so the trainer refreshes these every few steps instead
+    of dividing a ``[K, T, N]`` tensor every step."""
+    level = out.eta.detach().clamp_min(0.05)
+    weights = {}
+    for fam, (pos, _, _) in ctx.elastic.items():
+        dlog = (inputs.linear_dx_dlogx if fam == "linear" else inputs.groups[fam].du_dlogx)[..., pos]
+        w = dlog.unsqueeze(0) * ctx.fit_w[:, :, None, None]
+        weights[fam] = w if log_scale else w / level.unsqueeze(-1)
+    return weights
+
+
 def elasticity_penalty(out: NAMOutput, inputs: ModelInputs, ctx: LossContext, log_scale: bool) -> torch.Tensor:
     total = torch.zeros(out.eta.shape[0], dtype=DTYPE)
     if not ctx.elastic:
         return total
-    level = out.eta.detach().clamp_min(0.05)
+    if ctx.elastic_weights is None:
+        ctx.elastic_weights = elasticity_weights(out, inputs, ctx, log_scale)
     for fam, (pos, lo, hi) in ctx.elastic.items():
         if fam == "linear":
             slope = out.linear_beta[..., pos].unsqueeze(1)  # [K, 1, N, Fb]
-            dlog = inputs.linear_dx_dlogx[..., pos]
         else:  # bounded_slopes holds exactly the bounded features, in group order
             slope = out.groups[fam].bounded_slopes
-            dlog = inputs.groups[fam].du_dlogx[..., pos]
-        e = slope * dlog.unsqueeze(0)
-        if not log_scale:
-            e = e / level.unsqueeze(-1)
-        mean_e = (e * ctx.fit_w[:, :, None, None]).sum(1)
+        mean_e = (slope * ctx.elastic_weights[fam]).sum(1)  # [K, N, Fb]
         total = total + (torch.relu(lo - mean_e).pow(2) + torch.relu(mean_e - hi).pow(2)).sum(-1).mean(-1)
     return total
 

@@ -33,7 +33,7 @@ LOSS_DEFAULTS = {"constraint": 1.0, "hierarchy": 1.0, "smoothness": 0.01, "elast
 class BatchedAdam:
     """Adam over a ``[K, D]`` tensor with a per-member learning rate and an optional ``[D]`` mask."""
 
-    def __init__(self, shape: torch.Size, lr: torch.Tensor, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+    def __init__(self, shape: torch.Size, lr: torch.Tensor, betas=(0.9, 0.999), eps: float = 1e-6, weight_decay: float = 0.0):
         self.m = torch.zeros(shape, dtype=DTYPE)
         self.v = torch.zeros(shape, dtype=DTYPE)
         self.lr = lr.clone()
@@ -42,8 +42,16 @@ class BatchedAdam:
         self.wd = weight_decay
         self.t = 0
 
+    def reset(self, members: torch.Tensor) -> None:
+        """Forget the moments of the selected members (after restoring their weights)."""
+        keep = (~members).to(DTYPE).unsqueeze(1)
+        self.m.mul_(keep)
+        self.v.mul_(keep)
+
     @torch.no_grad()
-    def step(self, param: torch.Tensor, grad: torch.Tensor, mask: torch.Tensor | None, active: torch.Tensor) -> None:
+    def step(self, param: torch.Tensor, grad: torch.Tensor, mask: torch.Tensor | None, active: torch.Tensor,
+             scale: float = 1.0) -> None:
+        """One update; ``scale`` multiplies every member's learning rate (warm-up)."""
         self.t += 1
         if mask is None:
             self.m.mul_(self.b1).add_(grad, alpha=1 - self.b1)
@@ -53,7 +61,7 @@ class BatchedAdam:
             self.v.copy_(torch.where(mask, self.v * self.b2 + (1 - self.b2) * grad * grad, self.v))
         m_hat = self.m / (1 - self.b1**self.t)
         v_hat = self.v / (1 - self.b2**self.t)
-        lr = (self.lr * active).unsqueeze(1)
+        lr = (self.lr * active * scale).unsqueeze(1)
         update = lr * m_hat / (v_hat.sqrt() + self.eps)
         if self.wd:
             update = update + lr * self.wd * param
@@ -156,7 +164,7 @@ def _config(data: ModelData, features, k: int, model_s: dict) -> NAMConfig:
         features=features,
         target_scale=model_s.get("target_scale", "level"),
         hidden=int(model_s.get("hidden_units", 16)),
-        n_knots=int(model_s.get("knots", 48)),
+        n_knots=int(model_s.get("knots", 32)),
         l_max=l_max,
         adstock=adstock,
         saturation=check_form(media.get("saturation", "hill")),
@@ -181,10 +189,6 @@ def _loss_context(model: NAM, inputs: ModelInputs, window: TrainingWindow, data:
         if pos:
             b = [model.cfg.features[idx[j]].elasticity_bounds for j in pos]
             elastic[fam] = (pos, torch.tensor([x[0] for x in b], dtype=DTYPE), torch.tensor([x[1] for x in b], dtype=DTYPE))
-    l2_mask = torch.ones(model.layout.size, dtype=DTYPE)
-    for name, e in model.layout.entries.items():
-        if name == "bias" or name.endswith("_sigma"):
-            l2_mask[e.offset : e.offset + len(e.owners)] = 0.0
     return LossContext(
         fit_w=window.fit_w,
         val_w=window.val_w,
@@ -196,7 +200,6 @@ def _loss_context(model: NAM, inputs: ModelInputs, window: TrainingWindow, data:
         roas_lo=lo,
         roas_hi=hi,
         elastic=elastic,
-        l2_mask=l2_mask,
         soft_constraints=any(f.family == "free" and f.direction != 0 for f in model.cfg.features),
         deviation_slices=model.deviation_slices(),
     )
@@ -218,78 +221,131 @@ def _init_bias(model: NAM, inputs: ModelInputs, ctx: LossContext) -> None:
     model.views()["bias"].add_(shift)
 
 
+@dataclass
+class MemberTracker:
+    """Per-member best weights, patience, plateau schedule and early stopping, all ``[K]`` tensors."""
+
+    best_flat: torch.Tensor
+    min_delta: float
+    lr_factor: float
+    lr_patience: int
+    min_lr: float
+
+    def __post_init__(self) -> None:
+        k = self.best_flat.shape[0]
+        inf = torch.full((k,), float("inf"))
+        self.best = inf.clone()  # best monitored value (weights in best_flat)
+        self.stop_ref = inf.clone()  # last value that was a meaningful gain
+        self.plateau_best = inf.clone()
+        self.best_epoch = torch.zeros(k, dtype=torch.long)
+        self.since_gain = torch.zeros(k, dtype=torch.long)
+        self.plateau_bad = torch.zeros(k, dtype=torch.long)
+        self.active = torch.ones(k, dtype=DTYPE)
+        self.stopped_at = torch.full((k,), -1, dtype=torch.long)
+        self.restarts = torch.zeros(k, dtype=torch.long)
+
+    def track(self, epoch: int, monitor: torch.Tensor, flat: torch.Tensor, settled: bool) -> None:
+        """Keep every member's best weights; patience counts epochs without a *meaningful* gain
+        (``min_delta``, relative), so a crawl of 0.01% per epoch does not keep a member training."""
+        improved = (monitor < self.best) & (self.active > 0) & settled
+        self.best_flat.copy_(torch.where(improved.unsqueeze(1), flat, self.best_flat))
+        self.best = torch.where(improved, monitor, self.best)
+        self.best_epoch = torch.where(improved, torch.full_like(self.best_epoch, epoch), self.best_epoch)
+        gain = (monitor < self.stop_ref * (1.0 - self.min_delta)) & settled
+        self.stop_ref = torch.where(gain, monitor, self.stop_ref)
+        self.since_gain = torch.where(gain, torch.zeros_like(self.since_gain), self.since_gain + int(settled))
+
+    def guard(self, monitor: torch.Tensor, settled: bool, flat: torch.Tensor, opt: BatchedAdam) -> None:
+        """A member whose objective blows up (a stiff penalty at a high learning rate) goes back to
+        its best weights with a halved learning rate and fresh Adam moments."""
+        blown = ~torch.isfinite(monitor) | (settled & torch.isfinite(self.best) & (monitor > 5.0 * self.best))
+        if bool(blown.any()):
+            flat.copy_(torch.where(blown.unsqueeze(1), self.best_flat, flat))
+            opt.reset(blown)
+            opt.lr = torch.where(blown, (opt.lr * self.lr_factor).clamp_min(self.min_lr), opt.lr)
+            self.restarts += blown.long()
+
+    def plateau(self, monitor: torch.Tensor, settled: bool, opt: BatchedAdam) -> None:
+        """ReduceLROnPlateau per member on the monitored value."""
+        better = (monitor < self.plateau_best - 1e-4 * self.plateau_best.abs()) | (not settled)
+        self.plateau_best = torch.where(better, monitor, self.plateau_best)
+        self.plateau_bad = torch.where(better, torch.zeros_like(self.plateau_bad), self.plateau_bad + 1)
+        cut = self.plateau_bad > self.lr_patience
+        opt.lr = torch.where(cut, (opt.lr * self.lr_factor).clamp_min(self.min_lr), opt.lr)
+        self.plateau_bad = torch.where(cut, torch.zeros_like(self.plateau_bad), self.plateau_bad)
+
+    def stop(self, epoch: int, patience: int) -> None:
+        done = (self.since_gain > patience) & (self.active > 0)
+        self.stopped_at = torch.where(done, torch.full_like(self.stopped_at, epoch), self.stopped_at)
+        self.active = torch.where(done, torch.zeros_like(self.active), self.active)
+
+
+def _monitor(terms: dict[str, torch.Tensor], total: torch.Tensor, has_val: bool) -> torch.Tensor:
+    """Validation fit plus every penalty at its current weight (training fit without a validation
+    slice): restoring the best plain validation MSE would favour epochs where business rules
+    were not yet met."""
+    penalties = total.detach() - terms["fit"].detach()
+    return (terms["val"] if has_val else terms["fit"].detach()) + penalties
+
+
 def _train(model: NAM, inputs: ModelInputs, ctx: LossContext, schedule: Schedule, train_s: dict) -> dict[str, np.ndarray]:
     k = model.cfg.n_models
-    epochs = int(train_s.get("epochs", 600))
-    lr0 = float(train_s.get("learning_rate", 0.03))
-    patience = int(train_s.get("patience", 80))
-    lr_patience = int(train_s.get("lr_patience", 30))
-    lr_factor = float(train_s.get("lr_factor", 0.5))
-    min_lr = lr0 * float(train_s.get("min_lr_fraction", 1e-3))
+    epochs = int(train_s.get("epochs", 400))
+    lr0 = float(train_s.get("learning_rate", 0.1))
+    patience = int(train_s.get("patience", 60))
     clip = float(train_s.get("clip_grad_norm", 5.0) or 0.0)
     ramp = int(round(epochs * float(train_s.get("anneal_fraction", 0.25)))) if ctx.anneal else 0
     # before this epoch nothing is tracked: the objective is still ramping, and an early
     # "best" validation loss of a barely trained model must not be what gets restored
     warmup = max(ramp, min(int(train_s.get("min_epochs", 100)), epochs - 1))
+    # hybrid: the coordinate and block phases only prepare the joint fit, whose weights are the model
+    warmup = max(warmup, min(schedule.phases[-1].start, epochs - 1))
+    # Adam's first steps move every parameter by about the full learning rate, whatever the
+    # size of its gradient; a short linear warm-up keeps them from throwing the fit far off
+    warm_lr = int(train_s.get("lr_warmup", 20))
     opt = BatchedAdam(model.flat.shape, torch.full((k,), lr0), weight_decay=float(train_s.get("weight_decay", 0.0)))
+    tracker = MemberTracker(model.flat.detach().clone(), float(train_s.get("min_delta", 0.002)),
+                            float(train_s.get("lr_factor", 0.5)), int(train_s.get("lr_patience", 30)),
+                            lr0 * float(train_s.get("min_lr_fraction", 1e-3)))
     has_val = ctx.val_w is not None
-    best_val = torch.full((k,), float("inf"))
-    best_flat = model.flat.detach().clone()
-    best_epoch = torch.zeros(k, dtype=torch.long)
-    since_best = torch.zeros(k, dtype=torch.long)
-    plateau_best = torch.full((k,), float("inf"))
-    plateau_bad = torch.zeros(k, dtype=torch.long)
-    active = torch.ones(k, dtype=DTYPE)
-    stopped_at = torch.full((k,), -1, dtype=torch.long)
     names = [*TERMS, "val", "total", "lr"]
     hist = torch.full((epochs, len(names), k), float("nan"))
+    nan = torch.full((k,), float("nan"))
     ran = 0
     for epoch in range(epochs):
-        anneal = min(1.0, epoch / ramp) if ramp else 1.0
         settled = epoch >= warmup
         mask = schedule.mask(epoch)
         ctx.report_constraints = epoch % 10 == 0 or epoch == epochs - 1
+        if epoch % 5 == 0:
+            ctx.elastic_weights = None  # recomputed from this step's predictions
         model.flat.grad = None
         out = model(inputs, detail=False)
         terms = loss_terms(model, out, inputs, ctx)
-        total = total_loss(terms, ctx.weights, anneal)
+        total = total_loss(terms, ctx.weights, min(1.0, epoch / ramp) if ramp else 1.0)
         total.sum().backward()
         with torch.no_grad():
-            monitor = terms["val"] if has_val else terms["fit"].detach()
-            row = [terms[n].detach() for n in TERMS] + [terms.get("val", torch.full((k,), float("nan"))), total.detach(), opt.lr * active]
-            hist[epoch] = torch.stack(row)
-            improved = (monitor < best_val - 1e-6 * best_val.abs().clamp_max(1e6)) & (active > 0) & settled
-            best_flat.copy_(torch.where(improved.unsqueeze(1), model.flat.detach(), best_flat))
-            best_val = torch.where(improved, monitor, best_val)
-            best_epoch = torch.where(improved, torch.full_like(best_epoch, epoch), best_epoch)
-            since_best = torch.where(improved, torch.zeros_like(since_best), since_best + int(settled))
-            grad = clip_per_member(model.flat.grad, clip)
-            opt.step(model.flat.data, grad, None if mask is None else mask.unsqueeze(0), active)
-            # plateau schedule on the monitored loss, per member
-            better = (monitor < plateau_best - 1e-4 * plateau_best.abs()) | (not settled)
-            plateau_best = torch.where(better, monitor, plateau_best)
-            plateau_bad = torch.where(better, torch.zeros_like(plateau_bad), plateau_bad + 1)
-            cut = plateau_bad > lr_patience
-            opt.lr = torch.where(cut, (opt.lr * lr_factor).clamp_min(min_lr), opt.lr)
-            plateau_bad = torch.where(cut, torch.zeros_like(plateau_bad), plateau_bad)
+            monitor = _monitor(terms, total, has_val)
+            hist[epoch] = torch.stack([terms[n].detach() for n in TERMS] + [terms.get("val", nan), total.detach(), opt.lr * tracker.active])
+            tracker.track(epoch, monitor, model.flat.detach(), settled)
+            opt.step(model.flat.data, clip_per_member(model.flat.grad, clip), None if mask is None else mask.unsqueeze(0),
+                     tracker.active, min(1.0, (epoch + 1) / warm_lr) if warm_lr else 1.0)
+            tracker.guard(monitor, settled, model.flat.data, opt)
+            tracker.plateau(monitor, settled, opt)
             if has_val:
-                limit = max(patience, 2 * schedule.cycle_length(epoch))
-                stop = (since_best > limit) & (active > 0)
-                stopped_at = torch.where(stop, torch.full_like(stopped_at, epoch), stopped_at)
-                active = torch.where(stop, torch.zeros_like(active), active)
+                tracker.stop(epoch, max(patience, 2 * schedule.cycle_length(epoch)))
         ran = epoch + 1
-        if has_val and not bool(active.any()):
+        if has_val and not bool(tracker.active.any()):
             break
     with torch.no_grad():
         if has_val:
-            model.flat.copy_(best_flat)
-        else:
-            best_epoch[:] = ran - 1
+            model.flat.copy_(tracker.best_flat)
     h = hist[:ran].numpy()
     history = {n: h[:, i, :].copy() for i, n in enumerate(names)}
-    history["best_epoch"] = best_epoch.numpy()
-    history["stopped_epoch"] = np.where(stopped_at.numpy() < 0, ran - 1, stopped_at.numpy())
+    stopped = tracker.stopped_at.numpy()
+    history["best_epoch"] = tracker.best_epoch.numpy() if has_val else np.full(k, ran - 1)
+    history["stopped_epoch"] = np.where(stopped < 0, ran - 1, stopped)
     history["epochs_run"] = np.array(ran)
+    history["restarts"] = tracker.restarts.numpy()
     return history
 
 
@@ -311,11 +367,13 @@ def fit_nam(
     from ``seed + k`` otherwise (an ensemble); ``settings.training.member_init`` overrides
     (``same`` | ``different``). Same settings + data + seed give the same model on CPU.
     """
-    require_enough_periods(data, settings)
+    mask, weights, k = _check_arguments(data, train_mask, sample_weights, n_models)
+    # before anything is built: refuse data that cannot support the model (judged on the
+    # periods this fit trains on, so a short walk-forward fold is refused too)
+    require_enough_periods(data if train_mask is None else data.slice_time(mask), settings)
     model_s = dict(settings.get("model") or {})
     loss_s = dict(settings.get("loss") or {})
     train_s = dict(settings.get("training") or {})
-    mask, weights, k = _check_arguments(data, train_mask, sample_weights, n_models)
     seed = int(train_s.get("seed", 0) if seed is None else seed)
     init_mode = train_s.get("member_init", "auto")
     if init_mode == "auto":
@@ -326,15 +384,19 @@ def fit_nam(
         torch.set_num_threads(threads)
     started = time.perf_counter()
     try:
-        last = int(np.nonzero(mask)[0][-1])
-        keep = np.arange(len(data.dates)) <= last
+        # periods after the last training period are never read; before the first one only the
+        # adstock window matters (carry-over into the first fitted period)
+        rows = np.nonzero(mask)[0]
+        l_max = int(((model_s.get("media") or {}).get("l_max", 8)))
+        index = np.arange(len(data.dates))
+        keep = (index <= rows[-1]) & (index >= rows[0] - (l_max - 1))
         window_data = data.slice_time(keep)
         mask, weights = mask[keep], weights[:, keep]
         torch.manual_seed(seed)
         window = _window(mask, weights, float(train_s.get("validation_fraction", 0.1)))
         features = resolve_features(window_data, model_s)
         scalers = fit_scalers(window_data, features, window.fit_mask, model_s.get("target_scale", "level"),
-                              int(model_s.get("knots", 48)), float(model_s.get("knot_margin", 0.25)),
+                              int(model_s.get("knots", 32)), float(model_s.get("knot_margin", 0.25)),
                               float(model_s.get("free_knot_margin", 0.0)))
         cfg = _config(window_data, features, k, model_s)
         model = NAM(cfg, scalers)
@@ -342,7 +404,7 @@ def fit_nam(
         inputs = prepare_inputs(window_data, features, scalers, cfg.l_max, cfg.target_scale, dense_operators=True)
         ctx = _loss_context(model, inputs, window, window_data, model_s, loss_s)
         ctx.anneal = bool(loss_s.get("anneal_constraints", True)) and _has_annealed_terms(ctx)
-        schedule = Schedule(train_s.get("strategy", "joint"), int(train_s.get("epochs", 600)), features,
+        schedule = Schedule(train_s.get("strategy", "joint"), int(train_s.get("epochs", 400)), features,
                             model.layout.owners(), list(train_s.get("hybrid_schedule", [0.2, 0.3, 0.5])),
                             int(train_s.get("coordinate_steps", 10)))
         _init_bias(model, inputs, ctx)

@@ -239,6 +239,7 @@ class FoldResult:
     decay: dict[str, float] = field(default_factory=dict)
     constraint_violations: dict[str, float] = field(default_factory=dict)
     feature_kinds: dict[str, str] = field(default_factory=dict)  # feature name -> kind
+    unseen: list[str] = field(default_factory=list)  # features constant in training, moving in the test month
     train_seconds: float = 0.0
     model: Any = None  # the FittedNAM when run with keep_model=True (not serialised)
 
@@ -271,6 +272,7 @@ class FoldResult:
             "decay": _clean(self.decay),
             "constraint_violations": _clean(self.constraint_violations),
             "feature_kinds": dict(self.feature_kinds),
+            "unseen": list(self.unseen),
             "train_seconds": float(self.train_seconds),
         }
 
@@ -354,7 +356,19 @@ def _base(fold: Fold, data: ModelData, status: str, reason: str) -> dict[str, An
         "train_digest": fold.train_digest,
         "test_digest": fold.test_digest,
         "feature_kinds": {f.name: f.kind for f in data.features},
+        "unseen": unseen_features(data, fold),
     }
+
+
+def unseen_features(data: ModelData, fold: Fold) -> list[str]:
+    """Features that are constant over the training periods but take other values in the test
+    month (a one-off event, a channel launched that month). Their effect cannot have been
+    learned, so a poor fold with such a feature is explained by the data, not the model."""
+    train = data.X[fold.train_mask]  # [Tr, N, F]
+    test = data.X[fold.test_mask]
+    flat_train = np.ptp(train, axis=(0, 1)) == 0
+    moved = np.any(test != train[:1], axis=(0, 1))
+    return [data.features[i].name for i in np.flatnonzero(flat_train & moved)]
 
 
 def run_fold(
@@ -532,6 +546,7 @@ class WalkForwardSummary:
                 "rmse": _num(row["rmse"]),
                 "n_train": int(row["n_train"]),
                 "n_test": int(row["n_test"]),
+                "unseen": [u for u in str(row["unseen"]).split(", ") if u],
             }
             for _, row in self.folds[self.folds["status"] == "ok"].iterrows()
         ]
@@ -580,10 +595,12 @@ def aggregate_folds(results: Sequence[FoldResult]) -> WalkForwardSummary:
     node_category = dict(zip(pooled["node"], pooled["category"]))
     fold_rows = [
         {"month": r.month, "status": r.status, **{k: r.metrics.get(k, np.nan) for k in FOLD_METRICS},
-         "n_train": r.n_train, "n_test": r.n_test, "train_seconds": r.train_seconds}
+         "n_train": r.n_train, "n_test": r.n_test, "train_seconds": r.train_seconds, "unseen": ", ".join(r.unseen)}
         for r in ordered
     ]
-    folds = pd.DataFrame(fold_rows, columns=["month", "status", *FOLD_METRICS, "n_train", "n_test", "train_seconds"])
+    folds = pd.DataFrame(
+        fold_rows, columns=["month", "status", *FOLD_METRICS, "n_train", "n_test", "train_seconds", "unseen"]
+    )
     fold_r2 = _spread(folds.loc[folds["status"] == "ok", "r2"].to_numpy(float))
     parameters = _parameter_table(ok)
     stability = {

@@ -93,14 +93,52 @@ def _positive(x: torch.Tensor, positive: torch.Tensor | None) -> torch.Tensor:
     return (x > 0).to(x.dtype) if positive is None else positive
 
 
+def _sum_to(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """Reduce a broadcast gradient back to a parameter's shape."""
+    dims = [i for i, (a, b) in enumerate(zip(t.shape, shape)) if b == 1 and a != 1]
+    return t.sum(dim=dims, keepdim=True) if dims else t
+
+
+class _Hill(torch.autograd.Function):
+    """Hill curve with a hand-written backward: the media curve runs on ``[K, T, C]`` every
+    training step and is memory-bound, so the passes over that tensor are what costs. Forward:
+    clamp, log, one fused multiply-add, sigmoid, mask; backward: one fused sigmoid gradient
+    and three products."""
+
+    @staticmethod
+    def forward(ctx, x, log_half, slope, positive):  # noqa: D102 (torch API)
+        safe = x.clamp_min(TINY)
+        log_x = torch.log(safe)
+        s = torch.sigmoid(torch.addcmul(-slope * log_half, slope, log_x)).mul_(positive)
+        ctx.save_for_backward(safe, log_x, s, log_half, slope)
+        return s
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        safe, log_x, s, log_half, slope = ctx.saved_tensors
+        # s is exactly 0 where the spend is 0, so the sigmoid gradient s (1 - s) is 0 there too
+        t = torch.ops.aten.sigmoid_backward(grad, s)  # grad * s * (1 - s)
+        grad_x = (t * slope).div_(safe) if ctx.needs_input_grad[0] else None
+        grad_slope = grad_log_half = None
+        if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
+            t_sum = _sum_to(t, slope.shape)
+            if ctx.needs_input_grad[2]:
+                grad_slope = _sum_to(t * log_x, slope.shape) - log_half * t_sum
+            if ctx.needs_input_grad[1]:
+                grad_log_half = -slope * t_sum
+        return grad_x, grad_log_half, grad_slope, None
+
+
 def hill(x: torch.Tensor, half: torch.Tensor, slope: torch.Tensor, positive: torch.Tensor | None = None) -> torch.Tensor:
     """``x^n / (k^n + x^n)`` computed as ``sigmoid(n (log x - log k))`` (stable for any size).
 
     ``positive`` (1 where ``x > 0``) makes the curve exactly 0 at zero spend with a finite
     gradient everywhere (no ``0 * log 0``).
     """
-    value = torch.sigmoid(slope * (torch.log(x.clamp_min(TINY)) - torch.log(half)))
-    return value * _positive(x, positive)
+    pos = _positive(x, positive)
+    log_half = torch.log(half)
+    slope = slope.expand_as(log_half) if slope.shape != log_half.shape else slope
+    return _Hill.apply(x, log_half, slope, pos.expand_as(x) if pos.shape != x.shape else pos)
 
 
 def beta_gamma_capped(x: torch.Tensor, peak: torch.Tensor, alpha: torch.Tensor, positive: torch.Tensor | None = None) -> torch.Tensor:

@@ -30,7 +30,7 @@ def feature_specs_frame(data: ModelData) -> pd.DataFrame:
 def _collinearity_check(data: ModelData, settings: dict) -> dg.AssetCheckResult:
     report = collinearity_report(data, settings=settings)
     summary = report.summary
-    flagged = summary["features_over_vif_threshold"] + summary["perfectly_collinear"]
+    flagged = list(dict.fromkeys(summary["features_over_vif_threshold"] + summary["perfectly_collinear"]))
     passed = not flagged and summary["correlated_pairs"] == 0
     if passed:
         text = f"no feature above VIF {summary['vif_threshold']:g}, no pair above |r| {summary['correlation_threshold']:g}"

@@ -13,7 +13,6 @@ from mmm_pipeline.core.plan.scenarios import run_scenarios
 from mmm_pipeline.core.plan.sensitivity import response_curves
 from mmm_pipeline.defs.inference.assets import ChannelReturns
 from mmm_pipeline.defs.metadata import json_value, plain, table
-from mmm_pipeline.defs.resources import DatasetResource
 from mmm_pipeline.defs.runtime import limit_threads
 from mmm_pipeline.defs.training.assets import TrainedModel
 

@@ -12,6 +12,7 @@ import dagster as dg
 import pandas as pd
 
 from mmm_pipeline.core.features.model_data import ModelData
+from mmm_pipeline.core.registry import new_version
 from mmm_pipeline.core.report.render import render_report
 from mmm_pipeline.core.results import write_results
 from mmm_pipeline.core.train.walk_forward import fold_chart
@@ -39,7 +40,7 @@ def summary_markdown(payload_summary: dict, decision, where: Path) -> str:
 
     lines = [
         f"### {payload_summary['title']}",
-        f"- model version **{payload_summary['model_version']}**: "
+        f"- results version **{decision.version}** (model {payload_summary['model_version']}): "
         f"{'**promoted to champion**' if decision.promoted else '**not promoted**'} - {decision.reason}",
         f"- walk-forward R² {num(wf.get('r2'))}, MAPE {num(wf.get('mape'))} over "
         f"{len(payload_summary['walk_forward']['folds'])} folds; hold-out R² {num(hold.get('r2'))}",
@@ -72,16 +73,17 @@ def mmm_report(
     cfg = dataset.load()
     registry = dataset.registry()
     margin = float((cfg.settings.get("automation") or {}).get("champion_margin", 0.05))
-    decision = promotion_decision(registry, feature_table, nam_model.version, walk_forward_summary, margin,
+    version = new_version(context.run_id)  # this evaluation; nam_model.version names the checkpoint
+    decision = promotion_decision(registry, feature_table, version, walk_forward_summary, margin,
                                   allow=config.allow_promotion)
     payload = build_payload(
         config=cfg, data=feature_table, model=nam_model, outcome=walk_forward_summary, baselines=baseline_comparison,
         residuals=residual_diagnostics, holdout=holdout_evaluation, returns=channel_returns,
         elasticities=elasticities, plan=budget_plan, scenarios=scenario_outcomes, decision=decision,
     )
-    staging = registry.staging_dir(nam_model.version)
+    staging = registry.staging_dir(version)
     write_results(staging, payload)
-    gate_cfg = nam_model.settings.get("gate") or {}
+    gate_cfg = cfg.settings.get("gate") or {}
     figures = {
         "walk_forward_folds": fold_chart(walk_forward_summary.summary, gate_cfg.get("min_oos_r2")),
         "residuals_in_sample": residual_diagnostics.plot,
@@ -90,19 +92,21 @@ def mmm_report(
     _, _, fold_rmse = latest_fold(walk_forward_summary)
     where = registry.publish(staging, decision, gate_passed=bool(walk_forward_summary.gate.passed),
                              fold_rmse=fold_rmse, training_end=nam_model.fitted.meta.get("train_end"),
+                             model_version=nam_model.version,
                              extra={"run_id": context.run_id, "dataset_config": cfg.config_path})
-    (context.log.info if decision.promoted else context.log.warning)("%s: %s", nam_model.version, decision.reason)
+    (context.log.info if decision.promoted else context.log.warning)("%s: %s", version, decision.reason)
     html = where / "report.html"
     return dg.MaterializeResult(
         value={"results_dir": str(where), "promoted": decision.promoted, "reason": decision.reason,
-               "version": nam_model.version},
+               "version": version, "model_version": nam_model.version},
         metadata={
             "summary": dg.MetadataValue.md(summary_markdown(payload.summary, decision, where)),
             "report": dg.MetadataValue.path(str(html)),
             "results_dir": dg.MetadataValue.path(str(where)),
             "promoted": bool(decision.promoted),
             "decision": decision.reason,
-            "version": nam_model.version,
+            "version": version,
+            "model_version": nam_model.version,
             "champion": registry.champion_version or "none",
         },
     )

@@ -4,7 +4,6 @@ No Dagster here: these functions take the values the assets produced, so the rep
 stays a thin sequence of calls and the assembly can be tested alone.
 """
 
-import logging
 from datetime import datetime, timezone
 from typing import Any
 
@@ -16,8 +15,6 @@ from mmm_pipeline.core.evaluate.baselines import baselines_for_summary
 from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.registry import ModelRegistry, PromotionDecision, decide_promotion
 from mmm_pipeline.core.results import HOLDOUT_COLUMNS, ResultsPayload
-
-log = logging.getLogger(__name__)
 
 METRIC_KEYS = ("r2", "mape", "smape", "rmse", "nrmse", "directional_accuracy")
 

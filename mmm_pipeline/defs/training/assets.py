@@ -7,6 +7,7 @@ at most ``FOLDS_PER_BACKFILL_RUN`` partitions, which the run queue executes in p
 """
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,9 @@ from mmm_pipeline.defs.metadata import json_value, plain, table
 from mmm_pipeline.defs.partitions import FOLD_PARTITIONS
 from mmm_pipeline.defs.resources import DatasetResource
 from mmm_pipeline.defs.runtime import limit_threads
+
+# BackfillPolicy is marked beta in Dagster 1.13 and warns on every import of this module.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
 #: the gate thresholds of settings.gate, each a blocking asset check on walk_forward_summary
 FOLDS_PER_BACKFILL_RUN = 4
@@ -175,14 +179,14 @@ def _gate_blocking(settings: dict[str, Any]) -> bool:
 def walk_forward_summary(context: dg.AssetExecutionContext, dataset: DatasetResource, feature_table: ModelData,
                          walk_forward_fold: dict, nam_model: TrainedModel):
     config = dataset.load()
-    settings = nam_model.settings
+    settings = config.settings
     if not walk_forward_fold:
         raise ValueError(f"{config.name}: no walk-forward fold to summarise: {len(set(feature_table.dates.strftime('%Y-%m')))} "
                          f"months of data and walk_forward.initial_months = "
                          f"{(settings.get('walk_forward') or {}).get('initial_months')}")
     summary = aggregate_folds(list(walk_forward_fold.values()))
-    gate = evaluate_gate(summary, nam_model.fitted.constraint_violation_rates(feature_table), config.settings)
-    blocking = _gate_blocking(config.settings)
+    gate = evaluate_gate(summary, nam_model.fitted.constraint_violation_rates(feature_table), settings)
+    blocking = _gate_blocking(settings)
     severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
     by_name = {c.name: c for c in gate.checks}
     checks = []

@@ -139,14 +139,15 @@ def test_components_add_to_noiseless_target(retail, weekly):
         table = sim.contributions
         target = table.columns[2]  # <target>_noiseless
         parts = table.drop(columns=["date", table.columns[1], target, "media_total"])
-        rounding = 0.005 * (parts.shape[1] + 1)  # every column is rounded to cents
+        unit = 1.0 if sim.shape == "retail_daily" else 0.01  # retail: whole rupees; weekly: cents
+        rounding = 0.5 * unit * (parts.shape[1] + 1)
         np.testing.assert_allclose(parts.sum(axis=1), table[target], rtol=0, atol=rounding)
         np.testing.assert_allclose(table[sim.channels].sum(axis=1), table["media_total"], rtol=0, atol=rounding)
     shipped = pd.read_csv(SHIPPED / "truth_contributions.csv")
     parts = shipped.drop(columns=["date", "gmv_observed", "gmv_noiseless", "media_total"])
-    np.testing.assert_allclose(parts.sum(axis=1), shipped["gmv_noiseless"], rtol=0, atol=0.005 * 16)
+    np.testing.assert_allclose(parts.sum(axis=1), shipped["gmv_noiseless"], rtol=0, atol=0.5 * 16)
     observed = pd.read_csv(SHIPPED / "sales_daily.csv").groupby("order_date")["gmv"].sum()
-    np.testing.assert_allclose(observed.to_numpy(), shipped["gmv_observed"], rtol=1e-10)
+    np.testing.assert_allclose(observed.to_numpy(), shipped["gmv_observed"], rtol=0, atol=0.51)
 
 
 def test_retail_media_design_is_plausible():
@@ -181,9 +182,10 @@ def test_truth_file_reproduces_stored_contributions_from_the_input_files():
     true = load_truth(SHIPPED)
     spend = _daily_spend_from_media_file(true.truth)
     stored = pd.read_csv(SHIPPED / "truth_contributions.csv")
+    # stored in whole rupees
     np.testing.assert_allclose(true.channel_contributions(spend), stored[true.channels].to_numpy(), rtol=1e-9,
-                               atol=0.011)
-    np.testing.assert_allclose(true.media_contribution(spend), stored["media_total"], rtol=1e-9, atol=0.1)
+                               atol=0.51)
+    np.testing.assert_allclose(true.media_contribution(spend), stored["media_total"], rtol=1e-9, atol=0.51)
     by_month = pd.DataFrame(true.truth["contributions"]["by_month"]).set_index("month")
     monthly = stored.groupby(stored["date"].str[:7])[true.channels].sum()
     np.testing.assert_allclose(by_month[true.channels], monthly, rtol=1e-9, atol=1.0)

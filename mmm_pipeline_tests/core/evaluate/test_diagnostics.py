@@ -93,3 +93,20 @@ def test_biased_predictions_are_noted():
     d = diagnostics.residual_diagnostics(frame(rng.normal(size=300) + 1.0))
     assert d.mean_residual == pytest.approx(1.0, abs=0.2)
     assert any("biased" in n for n in d.notes)
+
+
+def test_sanity_checks_on_a_fitted_nam():
+    """Hill/logistic saturation after adstock must show diminishing returns for any weights."""
+    from mmm_pipeline.core.config import deep_merge, load_defaults
+    from mmm_pipeline.core.model.synthetic import synthetic_model_data
+    from mmm_pipeline.core.train.trainer import fit_nam
+
+    data, _ = synthetic_model_data(2, n_periods=60, n_channels=2)
+    cfg = deep_merge(load_defaults(), {"training": {"epochs": 20, "threads": 1}})
+    results = sanity.sanity_checks(fit_nam(data, cfg), data, cfg, grid_points=21)
+    assert set(results) == {"price_elasticity:price_0", "media_share", "diminishing_returns:media_0",
+                            "diminishing_returns:media_1"}
+    assert results["diminishing_returns:media_0"].passed and results["diminishing_returns:media_1"].passed
+    share = results["media_share"].metadata["share"]
+    assert 0.0 < share < 1.0
+    assert results["price_elasticity:price_0"].metadata["bounds"] == [-3.0, -0.5]

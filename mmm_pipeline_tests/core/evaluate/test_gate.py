@@ -70,3 +70,18 @@ def test_uncomputable_value_fails_and_settings_move_thresholds():
     assert "could not be computed" in result.message
     loose = evaluate_gate(summary(r2=0.62), None, {"gate": {**GATE["gate"], "min_oos_r2": 0.6}})
     assert loose.passed
+
+
+def test_folds_with_unseen_features_can_be_left_out_of_the_spread():
+    base = summary()
+    folds = pd.DataFrame({"month": ["a", "b", "c", "d"], "status": ["ok"] * 4, "r2": [0.9, 0.92, -0.5, 0.88],
+                          "unseen": ["", "", "event_2", ""]})
+    import numpy as np
+    spread = {"mean": 0.55, "std": float(np.std(folds["r2"], ddof=1)), "min": -0.5, "max": 0.92, "range": 1.42}
+    s = WalkForwardSummary(**{**base.__dict__, "folds": folds, "fold_r2": spread})
+    strict = evaluate_gate(s, None, GATE)
+    assert {c.name for c in strict.failures} == {"max_fold_r2_std", "max_fold_r2_range"}
+    lenient = evaluate_gate(s, None, {"gate": {**GATE["gate"], "exclude_unseen_folds": True}})
+    assert lenient.passed, lenient.message
+    rng = next(c for c in lenient.checks if c.name == "max_fold_r2_range")
+    assert rng.value == pytest.approx(0.04) and "excluding folds with unseen features: c" in rng.message

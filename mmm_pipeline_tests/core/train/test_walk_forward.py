@@ -247,3 +247,16 @@ def test_batched_folds_return_one_result_per_month(weekly):
         assert np.isfinite(r.metrics["rmse"])
     summary = wf.aggregate_folds(results)
     assert summary.folds["month"].tolist() == months
+
+
+def test_a_feature_first_moving_in_the_test_month_is_reported_unseen():
+    data = tiny_data(40)
+    month = wf.fold_months(data.dates, SETTINGS)[2]
+    fold = wf.make_fold(data, month, SETTINGS)
+    promo = data.feature_index("promo")
+    data.X[:, :, promo] = 0.0
+    assert wf.unseen_features(data, fold) == []
+    data.X[np.flatnonzero(fold.test_mask)[1], :, promo] = 1.0  # a one-off event inside the test month
+    assert wf.unseen_features(data, fold) == ["promo"]
+    data.X[0, :, promo] = 1.0  # seen once in training: learnable
+    assert wf.unseen_features(data, fold) == []
