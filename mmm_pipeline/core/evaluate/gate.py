@@ -80,11 +80,25 @@ def check(name: str, label: str, value: float, threshold: float, op: Op) -> Gate
     return GateCheck(name, value, threshold, op, passed, margin, message)
 
 
-def gated_elasticity_cv(summary: WalkForwardSummary, settings: Mapping[str, Any]) -> tuple[float, str]:
+def rarely_active(active_share: Mapping[str, float] | None, settings: Mapping[str, Any]) -> dict[str, float]:
+    """Channels on air in fewer than ``gate.min_active_share`` of periods.
+
+    Their elasticity rests on a handful of periods, so its fold-to-fold CV measures which folds
+    happen to contain those periods, not the model's stability; they are reported as exempt
+    (and the bootstrap says whether they are identified) instead of failing every model.
+    """
+    floor = float(dict(settings.get("gate") or {}).get("min_active_share", 0.0))
+    return {k: float(v) for k, v in (active_share or {}).items() if float(v) < floor}
+
+
+def gated_elasticity_cv(
+    summary: WalkForwardSummary, settings: Mapping[str, Any], exempt: Mapping[str, float] | None = None
+) -> tuple[float, str]:
     """Largest fold-to-fold CV among the gated elasticities, and which feature it belongs to.
 
     Gated: the names in ``gate.elasticity_features`` if set, else features whose kind is in
-    ``gate.elasticity_kinds``; a summary without feature kinds gates every elasticity.
+    ``gate.elasticity_kinds``; a summary without feature kinds gates every elasticity. Names in
+    ``exempt`` (rarely active channels) are left out.
     """
     gate = dict(settings.get("gate") or {})
     feature_kinds = summary.feature_kinds or None
@@ -93,7 +107,7 @@ def gated_elasticity_cv(summary: WalkForwardSummary, settings: Mapping[str, Any]
     if names is None and feature_kinds is not None:
         kinds = tuple(gate.get("elasticity_kinds", DEFAULT_GATED_KINDS))
         names = [f for f, k in feature_kinds.items() if k in kinds]
-    chosen = {k: v for k, v in cvs.items() if names is None or k in names}
+    chosen = {k: v for k, v in cvs.items() if (names is None or k in names) and k not in (exempt or {})}
     if not chosen:
         return float("nan"), ""
     worst = max(chosen, key=lambda k: chosen[k] if not math.isnan(chosen[k]) else math.inf)
@@ -131,12 +145,14 @@ def evaluate_gate(
     summary: WalkForwardSummary,
     constraint_violations: Mapping[str, float] | float | int | None,
     settings: Mapping[str, Any],
+    active_share: Mapping[str, float] | None = None,
 ) -> GateResult:
     """Every threshold of ``settings.gate`` against a walk-forward summary.
 
     ``constraint_violations``: the final model's ``constraint_violation_rates`` (name -> share of
     evaluation points violating a hard constraint; the gate value is the worst rate) or a plain
-    count; ``None`` counts as none measured and passes.
+    count; ``None`` counts as none measured and passes. ``active_share``: share of periods each
+    media channel was on air, to exempt rarely active channels from the elasticity-CV check.
     """
     gate = dict(settings.get("gate") or {})
     spread, note = fold_r2_spread(summary, bool(gate.get("exclude_unseen_folds", False)))
@@ -146,8 +162,11 @@ def evaluate_gate(
         check("max_fold_r2_range", "range of fold R²" + note, spread["range"],
               gate.get("max_fold_r2_range", 0.25), "<="),
     ]
-    cv, worst = gated_elasticity_cv(summary, settings)
+    exempt = rarely_active(active_share, settings)
+    cv, worst = gated_elasticity_cv(summary, settings, exempt)
     label = f"elasticity CV across folds (worst: {worst})" if worst else "elasticity CV across folds"
+    if exempt:
+        label += " [exempt, on air in few periods: " + ", ".join(f"{k} {v:.0%}" for k, v in exempt.items()) + "]"
     if worst or not math.isnan(cv):
         checks.append(check("max_elasticity_cv", label, cv, gate.get("max_elasticity_cv", 0.30), "<="))
     else:

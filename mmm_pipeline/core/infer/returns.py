@@ -7,6 +7,7 @@ only summarises across them.
 """
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -112,13 +113,16 @@ def channel_results(
     settings: dict[str, Any],
     current_spend_per_period: np.ndarray,
     train_mask: np.ndarray | None = None,
+    fold_stability: Mapping[str, float] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """channels.json: per channel returns with intervals, identification, adstock and saturation.
 
     ``current_spend_per_period`` is :func:`mmm_pipeline.core.plan.horizon.current_spend`, so the
     channel table and the optimizer compare against the same run-rate. A channel is identified
     when its ROAS interval passes :func:`identification` *and* its spend passes
-    :func:`data_identifiability` (``train_mask``: the periods the model was fitted on).
+    :func:`data_identifiability` (``train_mask``: the periods the model was fitted on) *and*,
+    when ``fold_stability`` (the walk-forward coefficients of variation) is given, its ROAS and
+    elasticity vary across folds by no more than ``gate.max_elasticity_cv``.
     """
     boot = settings.get("bootstrap") or {}
     level = float(boot.get("level", 0.95))
@@ -136,9 +140,10 @@ def channel_results(
         entry: dict[str, Any] = {col: interval_dict(_per_channel(flat, ch, col), level) for col in INTERVAL_COLUMNS}
         roas = interval(_per_channel(flat, ch, "roas"), level)
         identified, reason = identification(roas, max_half)
-        if spend_reasons.get(ch):
+        extra = [spend_reasons.get(ch, ""), fold_instability(ch, fold_stability, settings)]
+        if any(extra):
             identified = False
-            reason = "; ".join(r for r in (reason, spend_reasons[ch]) if r)
+            reason = "; ".join(r for r in (reason, *extra) if r)
         entry["saturation_spend"] = _robust_number(_per_channel(flat, ch, "saturation_spend"))
         entry["mroas_one_spend"] = _robust_number(_per_channel(flat, ch, "mroas_one_spend"))
         entry["current_spend_per_period"] = float(current_spend_per_period[c])
@@ -156,6 +161,24 @@ def channel_results(
         if not identified:
             log.info("channel %s not identified: %s", ch, reason)
     return out
+
+
+def fold_instability(channel: str, fold_stability: Mapping[str, float] | None, settings: dict[str, Any]) -> str:
+    """Why a channel's estimate is not stable enough to act on, or "" when it is.
+
+    The bootstrap resamples one training window; walk-forward refits show whether the answer
+    survives a different window. A channel whose ROAS or elasticity swings across folds by more
+    than the gate's elasticity-CV threshold is not identified, whatever its bootstrap interval.
+    """
+    if not fold_stability:
+        return ""
+    limit = float((settings.get("gate") or {}).get("max_elasticity_cv", 0.30))
+    found = {k: float(fold_stability[k]) for k in (f"roas:{channel}", channel) if k in fold_stability}
+    worst = max(found.items(), key=lambda kv: kv[1] if np.isfinite(kv[1]) else np.inf, default=None)
+    if worst is None or (np.isfinite(worst[1]) and worst[1] <= limit):
+        return ""
+    what = "ROAS" if worst[0].startswith("roas:") else "elasticity"
+    return f"its {what} varies across walk-forward folds (CV {worst[1]:.2f} > {limit:.2f})"
 
 
 def not_identified(channels: dict[str, dict[str, Any]]) -> list[str]:

@@ -20,7 +20,7 @@ from mmm_pipeline.core.plan.horizon import current_spend, horizon_periods
 from mmm_pipeline.defs.metadata import json_value, plain, table
 from mmm_pipeline.defs.resources import DatasetResource
 from mmm_pipeline.defs.runtime import limit_threads
-from mmm_pipeline.defs.training.assets import TrainedModel
+from mmm_pipeline.defs.training.assets import TrainedModel, WalkForwardOutcome
 
 #: decomposition must reproduce the prediction to this fraction of the largest target value
 DECOMPOSITION_RTOL = 1e-6
@@ -79,13 +79,14 @@ def _channel_table(channels: dict[str, Any]) -> pd.DataFrame:
     "verdicts, adstock and saturation; plus the per-period decomposition they add up to.",
 )
 def channel_returns(context: dg.AssetExecutionContext, feature_table: ModelData, nam_model: TrainedModel,
-                    bootstrap_ensemble: BootstrapFit):
+                    bootstrap_ensemble: BootstrapFit, walk_forward_summary: WalkForwardOutcome):
     settings = nam_model.settings
     limit_threads(settings)
     fitted = bootstrap_ensemble.fitted
     horizon = horizon_periods(settings, feature_table.frequency)
     current = current_spend(feature_table, horizon)
-    channels = channel_results(fitted, feature_table, settings, current, train_mask=nam_model.train_mask)
+    channels = channel_results(fitted, feature_table, settings, current, train_mask=nam_model.train_mask,
+                               fold_stability=walk_forward_summary.summary.stability)
     decomposition = decomposition_frame(fitted, feature_table)
     error = decomposition_sums_to_prediction(fitted, feature_table, decomposition)
     tolerance = DECOMPOSITION_RTOL * max(1.0, float(np.abs(feature_table.y).max()))

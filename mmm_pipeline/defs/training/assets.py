@@ -185,7 +185,8 @@ def walk_forward_summary(context: dg.AssetExecutionContext, dataset: DatasetReso
                          f"months of data and walk_forward.initial_months = "
                          f"{(settings.get('walk_forward') or {}).get('initial_months')}")
     summary = aggregate_folds(list(walk_forward_fold.values()))
-    gate = evaluate_gate(summary, nam_model.fitted.constraint_violation_rates(feature_table), settings)
+    on_air = dict(zip(feature_table.channel_names, (feature_table.spend > 0).mean(axis=0).tolist()))
+    gate = evaluate_gate(summary, nam_model.fitted.constraint_violation_rates(feature_table), settings, on_air)
     blocking = _gate_blocking(settings)
     severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
     by_name = {c.name: c for c in gate.checks}

@@ -85,3 +85,16 @@ def test_folds_with_unseen_features_can_be_left_out_of_the_spread():
     assert lenient.passed, lenient.message
     rng = next(c for c in lenient.checks if c.name == "max_fold_r2_range")
     assert rng.value == pytest.approx(0.04) and "excluding folds with unseen features: c" in rng.message
+
+
+
+def test_rarely_active_channel_is_exempt_from_elasticity_cv_but_named():
+    stability = {"tv": 0.1, "radio": 1.4, "price": 0.2}
+    kinds = {"tv": "media", "radio": "media", "price": "decreasing"}
+    settings = {"gate": {**GATE["gate"], "min_active_share": 0.5}}
+    strict = evaluate_gate(summary(stability=stability, kinds=kinds), None, settings)
+    assert not strict.passed and "radio" in strict.message
+    exempted = evaluate_gate(summary(stability=stability, kinds=kinds), None, settings, {"radio": 0.2, "tv": 0.9})
+    assert exempted.passed, exempted.message
+    cv = next(c for c in exempted.checks if c.name == "max_elasticity_cv")
+    assert cv.value == pytest.approx(0.2) and "radio 20%" in cv.message
