@@ -61,43 +61,65 @@ def _robust_number(values: np.ndarray) -> float | None:
     return float(np.median(finite)) if finite.size else None
 
 
+def own_variation(data: ModelData, train_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel: the CV of its spend, and the CV of the part no other driver explains.
+
+    The second is the residual of a least-squares fit of the channel's spend on every other
+    channel and every non-media feature (node-varying ones averaged over nodes), divided by
+    the channel's mean spend. Only that own variation can tell the model what the channel did.
+    """
+    spend = np.asarray(data.spend, dtype=float)
+    media = set(data.media_index.tolist())
+    controls = data.X[:, :, [i for i in range(len(data.features)) if i not in media]].mean(axis=1)
+    if train_mask is not None:
+        keep = np.asarray(train_mask, dtype=bool)
+        spend, controls = spend[keep], controls[keep]
+    mean = spend.mean(axis=0)
+    raw = np.divide(spend.std(axis=0), mean, out=np.zeros_like(mean), where=mean > 0)
+    own = np.zeros_like(raw)
+    for c in range(spend.shape[1]):
+        design = np.column_stack([np.ones(len(spend)), np.delete(spend, c, axis=1), controls])
+        coef, *_ = np.linalg.lstsq(design, spend[:, c], rcond=None)
+        own[c] = np.std(spend[:, c] - design @ coef) / mean[c] if mean[c] > 0 else 0.0
+    return raw, own
+
+
 def data_identifiability(
-    data: ModelData, min_cv: float = 0.1, max_correlation: float = 0.95, train_mask: np.ndarray | None = None
+    data: ModelData, min_own_cv: float = 0.15, max_correlation: float = 0.95, train_mask: np.ndarray | None = None
 ) -> dict[str, str]:
     """Per channel, why the spend itself cannot identify an effect ("" when it can).
 
     The bootstrap only measures how much estimates move when the periods are resampled. It
-    cannot see a confound that every resample shares: a channel whose spend barely varies is
-    indistinguishable from the intercept, and two channels that always move together can
-    trade effect between them freely. A model then splits the effect by its initialisation or
-    regularisation, every replicate agrees, and the interval is falsely narrow. These checks
-    look at the spend directly.
+    cannot see a confound that every resample shares: a channel whose spend moves only with
+    the season, the trend or the other channels is indistinguishable from them, and two
+    channels that always move together can trade effect freely. A model then splits the effect
+    by its initialisation or regularisation, every replicate agrees, and the interval is
+    falsely narrow. These checks look at the spend directly.
     """
     spend = np.asarray(data.spend, dtype=float)
     if train_mask is not None:
         spend = spend[np.asarray(train_mask, dtype=bool)]
     names = list(data.channel_names)
-    mean = spend.mean(axis=0)
-    sd = spend.std(axis=0)
-    reasons: dict[str, str] = {}
+    raw_cv, own_cv = own_variation(data, train_mask)
     with np.errstate(divide="ignore", invalid="ignore"):
-        cv = np.where(mean > 0, sd / mean, 0.0)
         corr = np.corrcoef(spend, rowvar=False) if spend.shape[1] > 1 else np.ones((1, 1))
+    reasons: dict[str, str] = {}
     for c, ch in enumerate(names):
-        if mean[c] <= 0:
+        close = np.isfinite(corr[c]) & (np.abs(corr[c]) > max_correlation)
+        partners = [names[j] for j in np.flatnonzero(close) if j != c]
+        if spend[:, c].sum() <= 0:
             reasons[ch] = "no spend in the data: there is nothing to estimate a return from"
-        elif cv[c] < min_cv:
+        elif partners:
+            reasons[ch] = (f"spend moves together with {partners} (|correlation| > {max_correlation:.2f}): the data "
+                           "cannot split the effect between them")
+        elif own_cv[c] < min_own_cv:
             reasons[ch] = (
-                f"spend barely varies (coefficient of variation {cv[c]:.1%}, minimum {min_cv:.0%}): its effect "
-                "cannot be separated from the base"
+                f"too little variation of its own: spend varies by {raw_cv[c]:.0%} (CV), but only {own_cv[c]:.0%} "
+                f"is not explained by the other channels, season, trend and controls (minimum {min_own_cv:.0%}), "
+                "so its effect cannot be separated from theirs"
             )
         else:
-            close = np.isfinite(corr[c]) & (np.abs(corr[c]) > max_correlation)
-            partners = [names[j] for j in np.flatnonzero(close) if j != c]
-            reasons[ch] = (
-                f"spend moves together with {partners} (|correlation| > {max_correlation:.2f}): the data cannot "
-                "split the effect between them"
-            ) if partners else ""
+            reasons[ch] = ""
     return reasons
 
 
@@ -132,7 +154,7 @@ def channel_results(
     adstock = np.asarray(fitted.adstock_weights(), dtype=float)  # [K, C, L]
     sat = {name: np.asarray(v, dtype=float) for name, v in fitted.saturation_params().items()}
     spend_reasons = data_identifiability(
-        data, float(boot.get("min_spend_cv", 0.1)), float(boot.get("max_spend_correlation", 0.95)), train_mask
+        data, float(boot.get("min_own_spend_cv", 0.15)), float(boot.get("max_spend_correlation", 0.95)), train_mask
     )
     channels = list(data.channel_names)
     out: dict[str, dict[str, Any]] = {}

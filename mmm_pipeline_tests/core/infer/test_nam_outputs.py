@@ -81,7 +81,7 @@ def test_channel_returns_have_intervals_and_the_ghost_is_not_identified(boot):
         assert entry["current_spend_per_period"] == pytest.approx(data.spend[-13:, data.channel_names.index(ch)].mean())
         assert entry["identified"] or entry["reason"]
     assert not out["ghost"]["identified"]
-    assert "barely varies" in out["ghost"]["reason"]
+    assert "too little variation of its own" in out["ghost"]["reason"]
     assert "ghost" in not_identified(out)
     # share intervals come from shares that add up to one within each replicate
     flat = summary_long(fit.fitted.channel_summary(data))
@@ -98,6 +98,26 @@ def test_spend_checks_catch_collinear_and_dark_channels():
     assert "moves together with ['radio']" in reasons["tv"]
     assert "no spend" in reasons["display"]
     assert reasons["search"] == ""
+
+
+def test_spend_that_only_follows_other_drivers_is_not_identified():
+    """An always-on channel whose ups and downs are those of two others, plus a little noise.
+
+    No pairwise correlation is high, yet only the noise is its own. The flagged channel is the
+    one whose own variation is small against its own spend; tv and radio keep theirs.
+    """
+    data = _weekly_model_data(seed=4, n_weeks=104, ghost=False)
+    x = data.X.copy()
+    rng = np.random.default_rng(0)
+    tv, radio = x[:, 0, 0], x[:, 0, 1]
+    follower = 0.5 * tv.mean() + tv + radio * tv.mean() / radio.mean()
+    x[:, 0, 3] = follower + 0.1 * follower.mean() * rng.standard_normal(len(follower))
+    data.X = x
+    corr = np.corrcoef(data.spend, rowvar=False)[3]
+    assert np.max(np.abs(np.delete(corr, 3))) < 0.95  # the pairwise check alone would let it through
+    reasons = data_identifiability(data)
+    assert "too little variation of its own" in reasons[data.channel_names[3]]
+    assert all(reasons[ch] == "" for ch in ("tv", "radio", "display"))
 
 
 def test_elasticities_cover_continuous_features_only(boot):
