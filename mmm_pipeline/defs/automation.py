@@ -12,7 +12,6 @@ files' content hashes (Dagster never launches a run key twice), a file still bei
 left for a later tick, and the JSON cursor that remembers what was seen survives restarts.
 """
 
-import hashlib
 import json
 import time
 from collections.abc import Iterable
@@ -23,6 +22,8 @@ from typing import Any
 import dagster as dg
 
 from mmm_pipeline.core.config import PROJECT_ROOT, ConfigError, DatasetConfig, load_defaults
+from mmm_pipeline.core.data.loaders import file_sha256
+from mmm_pipeline.defs.ingest.raw import ROLES, SOURCE_HASHES
 from mmm_pipeline.defs.partitions import (
     FOLD_PARTITIONS,
     months_to_run,
@@ -165,12 +166,26 @@ def watched_files(config: DatasetConfig, automation: dict[str, Any] | None = Non
     return sorted(p for p in files if p.is_file())
 
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def ingested_hashes(instance: dg.DagsterInstance) -> dict[str, str]:
+    """{resolved path: sha256} of the raw files the latest raw-asset materializations read."""
+    hashes: dict[str, str] = {}
+    for name in ROLES:
+        event = instance.get_latest_materialization_event(dg.AssetKey(name))
+        entry = event.asset_materialization.metadata.get(SOURCE_HASHES) if event and event.asset_materialization else None
+        if entry is not None:
+            hashes.update(entry.value)
+    return hashes
+
+
+def baseline_cursor(paths: Iterable[Path], ingested: dict[str, str]) -> dict[str, Any]:
+    """A first cursor that counts files already ingested (same content) as seen.
+
+    Without it, switching the sensor on after the pipeline has run would retrain on data the
+    champion already saw. Size and mtime are unknown, so the first tick hashes these files once.
+    """
+    seen = {str(p): {"size": -1, "mtime_ns": -1, "sha256": ingested[str(p.resolve())]}
+            for p in paths if str(p.resolve()) in ingested}
+    return {"seen": seen, "pending": {}}
 
 
 @dataclass
@@ -210,7 +225,7 @@ def scan_files(paths: Iterable[Path], cursor: dict[str, Any] | None, settle_seco
             pending[key] = stat.st_size
             scan.waiting.append(key)
             continue
-        digest = file_digest(path)
+        digest = file_sha256(path)
         if not (known and known["sha256"] == digest):
             scan.ready[key] = digest
         seen[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
@@ -240,8 +255,9 @@ def _run_key(config: DatasetConfig, ready: dict[str, str]) -> str:
 def raw_data_sensor(context: dg.SensorEvaluationContext, dataset: DatasetResource):
     config = dataset.load()
     automation = dict(config.settings.get("automation") or {})
-    cursor = json.loads(context.cursor) if context.cursor else None
-    scan = scan_files(watched_files(config, automation), cursor, float(automation.get("settle_seconds", 10)))
+    files = watched_files(config, automation)
+    cursor = json.loads(context.cursor) if context.cursor else baseline_cursor(files, ingested_hashes(context.instance))
+    scan = scan_files(files, cursor, float(automation.get("settle_seconds", 10)))
     new_cursor = json.dumps(scan.cursor, sort_keys=True)
     if not scan.ready:
         why = f"{len(scan.waiting)} file(s) still being written" if scan.waiting else "no new or changed raw file"

@@ -13,7 +13,7 @@ import pytest
 from mmm_pipeline.definitions import defs
 from mmm_pipeline.defs.automation import raw_data_sensor, scan_files
 from mmm_pipeline.defs.partitions import FOLD_PARTITIONS, months_to_run, plan_partitions
-from mmm_pipeline.defs.resources import DatasetResource, asset_storage_dir, fingerprints
+from mmm_pipeline.defs.resources import DatasetResource, asset_storage_dir, dataset_run_config, fingerprints
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
@@ -63,6 +63,20 @@ def test_new_file_starts_one_run_and_the_same_file_none(tiny_dataset):
 
         _age(csv, 7200)  # touched but identical content: still the same file version
         assert _tick(instance, tiny_dataset, first.cursor).run_requests == []
+
+
+def test_files_the_pipeline_already_ingested_start_no_run_when_the_sensor_is_switched_on(tiny_dataset):
+    csv = tiny_dataset.parent / "data" / "mmm_example.csv"
+    _age(csv)
+    with dg.instance_for_test() as instance:
+        prepared = defs.resolve_job_def("prepare_data").execute_in_process(
+            instance=instance, run_config=dataset_run_config(str(tiny_dataset)))
+        assert prepared.success
+        first = _tick(instance, tiny_dataset, None)
+        assert first.run_requests == [], "the champion already saw these files"
+        _append_week(csv, "2021-09-06")
+        _age(csv)
+        assert len(_tick(instance, tiny_dataset, first.cursor).run_requests) == 1
 
 
 def test_new_month_of_data_adds_exactly_one_partition(tiny_dataset):

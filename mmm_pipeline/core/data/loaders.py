@@ -13,6 +13,7 @@ read at all raises :class:`DataValidationError` listing every problem found.
 """
 
 import difflib
+import hashlib
 import logging
 import re
 from pathlib import Path
@@ -30,6 +31,15 @@ log = logging.getLogger(__name__)
 DATE = "date"
 ROW_INDEX = "csv_line"
 _UNNAMED = re.compile(r"^Unnamed: \d+$")
+
+
+def file_sha256(path: Path) -> str:
+    """Content hash of a raw file: what tells the raw-data sensor a file version was ingested."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_source(config: DatasetConfig, source_name: str) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import dagster as dg
 
 from mmm_pipeline.core.data.errors import DataIssue, DataValidationError
 from mmm_pipeline.core.data.fill import fill_missing
-from mmm_pipeline.core.data.loaders import read_source
+from mmm_pipeline.core.data.loaders import file_sha256, read_source
 from mmm_pipeline.core.data.schemas import validate_source
 from mmm_pipeline.defs.metadata import bullet_list, frame_metadata, json_value
 from mmm_pipeline.defs.resources import DatasetResource
@@ -24,6 +24,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "raw_reference": ("reference", "Reference tables without a time axis (product lists)."),
 }
 SCHEMA_CHECK = "schema"
+#: metadata key with {resolved file path: sha256} of the files a materialization read
+SOURCE_HASHES = "source_sha256"
 FILLED_ATTR = "filled_cells"
 
 
@@ -85,6 +87,8 @@ def _raw_asset(asset_name: str, kind: str, description: str) -> dg.AssetsDefinit
         metadata = {
             "dataset": dg.MetadataValue.text(config.name),
             "sources": json_value({n: str(config.source_path(n)) for n in frames}),
+            SOURCE_HASHES: json_value({str(config.source_path(n).resolve()): file_sha256(config.source_path(n))
+                                       for n in frames}),
             "filled_cells": json_value({n: f.attrs.get(FILLED_ATTR, {}) for n, f in frames.items()}),
             "dagster/row_count": dg.MetadataValue.int(sum(len(f) for f in frames.values())),
         }
