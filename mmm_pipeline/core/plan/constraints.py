@@ -18,6 +18,10 @@ from scipy.optimize import linprog
 log = logging.getLogger(__name__)
 
 
+#: relative slack (of the total budget) the feasibility programme allows on every linear row
+FEASIBILITY_RTOL = 1e-9
+
+
 class PlanConstraintError(ValueError):
     """The optimizer settings are inconsistent or cannot all be met."""
 
@@ -254,6 +258,10 @@ def feasible_point(cons: PlanConstraints, target: np.ndarray, scale: np.ndarray)
     a_ub = [np.hstack([inv_s, -eye]), np.hstack([-inv_s, -eye])]
     t = np.asarray(target, dtype=float).reshape(-1)
     b_ub = [t / s, -t / s]
+    # A budget equal to the sum of pinned bounds is feasible; rounding in either sum must not
+    # make the solver (absolute tolerance ~1e-7) call it infeasible at money scales of 1e9.
+    slack = FEASIBILITY_RTOL * max(cons.total_budget, 1.0)
+    lo, hi = lo - slack, hi + slack
     finite_hi = np.isfinite(hi)
     finite_lo = np.isfinite(lo)
     if finite_hi.any():

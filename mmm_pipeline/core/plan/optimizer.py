@@ -414,6 +414,8 @@ class BudgetProblem:
             pick = [self.channels.index(ch) for ch in interior]
             spread = float((g_obj[pick].max() - g_obj[pick].min()) / max(abs(float(gross[pick].mean())), 1e-300))
         recommended, reason = self._recommendation(lift, prob, rev_cur)
+        if cons.fixed.all():
+            recommended, reason = False, self._nothing_to_move(cons)
         return BudgetPlan(
             channels=self.channels,
             horizon=self.horizon,
@@ -460,6 +462,16 @@ class BudgetProblem:
             if labels[i] in active:
                 held |= con.coefficients != 0
         return [ch for c, ch in enumerate(self.channels) if not held[c]], active
+
+    def _nothing_to_move(self, cons: PlanConstraints) -> str:
+        """Why the plan is the current mix when locks, masks and bounds pin every channel."""
+        dark = [ch for c, ch in enumerate(self.channels) if self.current[c] <= 0 and ch not in cons.locked]
+        parts = [f"held at current spend: {cons.locked}"] if cons.locked else []
+        if dark:
+            parts.append(f"no recent spend, so +/-{float(self.opt.get('bounds_pct', 0.3)):.0%} of it is zero: {dark}")
+        if cons.off:
+            parts.append(f"switched off: {cons.off}")
+        return "keep the current mix: no channel is free to move (" + "; ".join(parts or ["zero-width bounds"]) + ")"
 
     def _recommendation(self, lift: np.ndarray, prob: float, rev_cur: np.ndarray) -> tuple[bool, str]:
         min_rel = float(self.opt.get("min_lift_pct", 0.1)) / 100.0

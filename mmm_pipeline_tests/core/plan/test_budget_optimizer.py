@@ -138,6 +138,18 @@ def test_not_identified_channels_are_held_at_current_spend(media_data, replicate
     assert any("do not identify" in n for n in plan.notes)
 
 
+def test_nothing_free_to_move_keeps_the_current_mix_and_says_why(media_data, replicate_model):
+    data = media_data.slice_time(np.ones(len(media_data.dates), dtype=bool))
+    data.X = data.X.copy()
+    data.X[-20:, 0, 0] = 0.0  # tv went dark recently: +/-30% of nothing is nothing
+    plan = optimize_budget(replicate_model, data, _settings(bounds_pct=0.3), not_identified=["search", "radio", "social"],
+                           sensitivity=False)
+    assert not plan.recommended
+    assert plan.reason.startswith("keep the current mix: no channel is free to move")
+    assert "['tv']" in plan.reason and "search" in plan.reason
+    np.testing.assert_allclose(plan.optimal, plan.current[None, :] * np.ones_like(plan.optimal), rtol=1e-9)
+
+
 def test_infeasible_constraints_say_which(media_data, point_model):
     settings = _settings(locked=["tv", "search"], min_total=None)
     problem = BudgetProblem(point_model, media_data, settings)

@@ -62,6 +62,17 @@ def test_feasible_point_projects_and_reports_clashes():
         feasible_point(bad, np.tile(CUR, (2, 1)), np.tile(CUR, (2, 1)))
 
 
+def test_a_budget_pinned_by_locks_and_a_dark_channel_is_feasible_at_money_scale():
+    """Every channel locked or dark: the plan is the current mix, even when sums round differently."""
+    current = np.array([0.0, 3.1e6 / 7, 1.7e7 / 3, 2.9e6 / 11])
+    cons = build_constraints({"bounds_pct": 0.3, "locked": ["search", "radio", "social"]}, ["tv", "search", "radio", "social"],
+                             current, horizon=90, n_blocks=1, total_budget=float(current.sum()) * 90 * (1 + 2e-15),
+                             maximise_profit=False)
+    x = feasible_point(cons, current[None, :], np.maximum(current, 1.0)[None, :])
+    np.testing.assert_allclose(x[0], current, rtol=1e-9)
+    assert cons.fixed.all()
+
+
 def test_bad_settings_are_named():
     with pytest.raises(PlanConstraintError, match="bounds.tv: unknown keys"):
         _build({"bounds": {"tv": {"min": 1}}})
