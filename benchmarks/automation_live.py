@@ -119,29 +119,23 @@ def seconds(run) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", default="/tmp/mmm_automation_live")
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep the workdir's instance and champion from an earlier check (skips the initial run)")
     args = parser.parse_args()
     work = Path(args.workdir)
     dataset = work / "retail_live.yaml"
     os.environ.update(DAGSTER_HOME=str(work / "home"), MMM_DATASET=str(dataset))
     failures: list[str] = []
-    if args.reuse and champion_state(work)[0]:
-        write_raw_files(work / "raw", HELD_BACK)  # back to the data the champion saw
-        print(f"reusing champion {champion_state(work)}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
-        (work / "home").mkdir(parents=True)
-        (work / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        write_raw_files(work / "raw", HELD_BACK)
-        write_dataset_yaml(work)
-        started = time.time()
-        code = subprocess.call([sys.executable, "-m", "mmm_pipeline", "run", "--dataset", str(dataset)],
-                               stdout=subprocess.DEVNULL)
-        print(f"initial run (data to {HELD_BACK - pd.Timedelta(days=1):%Y-%m-%d}): exit {code}, "
-              f"{time.time() - started:.0f} s, champion {champion_state(work)}")
-        if code != 0:
-            return 1
+    shutil.rmtree(work, ignore_errors=True)  # a fresh instance: run keys of an earlier check would block runs
+    (work / "home").mkdir(parents=True)
+    (work / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    write_raw_files(work / "raw", HELD_BACK)
+    write_dataset_yaml(work)
+    started = time.time()
+    code = subprocess.call([sys.executable, "-m", "mmm_pipeline", "run", "--dataset", str(dataset)],
+                           stdout=subprocess.DEVNULL)
+    print(f"initial run (data to {HELD_BACK - pd.Timedelta(days=1):%Y-%m-%d}): exit {code}, "
+          f"{time.time() - started:.0f} s, champion {champion_state(work)}")
+    if code != 0:
+        return 1
 
     target = ["-m", "mmm_pipeline.definitions"]
     daemon = subprocess.Popen([_bin("dagster-daemon"), "run", *target], stdout=subprocess.DEVNULL,
