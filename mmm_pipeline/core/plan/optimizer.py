@@ -66,6 +66,7 @@ class BudgetPlan:
     marginal_spread: float | None
     interior_channels: list[str]
     active_constraints: list[str]
+    movable_channels: list[str]
     converged: bool
     message: str
     locked: list[str]
@@ -159,6 +160,7 @@ class BudgetPlan:
             },
             "replicates": {"optimised": self.n_replicates_optimised, "evaluated": self.n_replicates_evaluated},
             "locked": self.locked,
+            "movable_channels": self.movable_channels,
             "notes": self.notes,
             "plan": self.plan_rows(),
             "sensitivity": self.sensitivity,
@@ -435,6 +437,7 @@ class BudgetProblem:
             marginal_spread=spread,
             interior_channels=interior,
             active_constraints=active,
+            movable_channels=[ch for c, ch in enumerate(self.channels) if not cons.fixed[:, c].all()],
             converged=converged,
             message=message,
             locked=list(cons.locked),

@@ -107,6 +107,11 @@ def best_baseline(summary: dict[str, Any]) -> dict[str, Any] | None:
     return max(scored, key=lambda b: float(b["r2"])) if scored else None
 
 
+def nothing_to_move(alloc: dict[str, Any]) -> bool:
+    """Whether locks, masks and bounds pinned every channel, so there was no plan to judge."""
+    return alloc.get("movable_channels") == []
+
+
 def lift_fraction(alloc: dict[str, Any]) -> Interval | None:
     """The optimizer's lift as a fraction of the current mix's (media) revenue.
 

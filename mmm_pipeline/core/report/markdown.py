@@ -13,6 +13,7 @@ from mmm_pipeline.core.report.derived import (
     allocation_changes,
     lift_fraction,
     model_metrics,
+    nothing_to_move,
     price_elasticity_split,
     scenario_lift_fraction,
 )
@@ -99,6 +100,7 @@ def _budget(inputs: ReportInputs) -> str:
         return "## Budget\n\n" + inputs.unavailable("optimal_allocation.json")
     period = period_word(inputs.summary.get("frequency"))
     verdict = ("**Recommended:** move to the optimal mix." if alloc.get("recommended")
+               else "**Keep the current mix**." if nothing_to_move(alloc)
                else "**Keep the current mix**: the evidence does not back a change.")
     text = f"## Budget\n\n{verdict} {_cell(sentence(without_verdict(alloc.get('reason'))))}\n\n"
     rows = [[c["channel"], fmt_amount(c["current"]), fmt_amount(c["optimal"]), fmt_pct(c["change"], 0, signed=True),

@@ -21,6 +21,7 @@ from mmm_pipeline.core.report.derived import (
     lift_fraction,
     model_metrics,
     not_identified_names,
+    nothing_to_move,
     price_elasticity_split,
 )
 from mmm_pipeline.core.report.formatting import (
@@ -29,6 +30,7 @@ from mmm_pipeline.core.report.formatting import (
     fmt_pct,
     fmt_ratio,
     period_word,
+    sentence,
     without_verdict,
 )
 from mmm_pipeline.core.report.inputs import ReportInputs, as_interval, finite_or_none
@@ -164,6 +166,8 @@ def budget_finding(inputs: ReportInputs) -> Finding:
     reason = without_verdict(alloc.get("reason")).strip().rstrip(".")
     if not alloc.get("recommended"):
         text = "Keep the current mix."
+        if nothing_to_move(alloc):
+            return Finding("budget", "Budget recommendation", f"{text} {sentence(reason)}", "neutral")
         text += " The evidence does not back a change" + (f": {reason}." if reason else ".")
         if lift_text:
             text += f" (The optimizer's best plan: {lift_text}; too uncertain to act on.)"

@@ -9,6 +9,7 @@ from mmm_pipeline.core.report.context import Context, signed_amount, signed_pct
 from mmm_pipeline.core.report.derived import (
     allocation_changes,
     lift_fraction,
+    nothing_to_move,
     scenario_lift_fraction,
 )
 from mmm_pipeline.core.report.formatting import DASH, fmt_amount, fmt_interval, fmt_pct, sentence, without_verdict
@@ -50,6 +51,8 @@ def _recommendation(alloc: dict) -> str:
     if alloc.get("recommended"):
         return (f'<div class="callout callout-good"><strong>Recommended:</strong> move to the optimal mix. '
                 f"{esc(reason)}</div>")
+    if nothing_to_move(alloc):
+        return f'<div class="callout callout-neutral"><strong>Keep the current mix.</strong> {esc(reason)}</div>'
     return (f'<div class="callout callout-neutral"><strong>Keep the current mix.</strong> The optimizer found a '
             f"different mix, but the evidence does not back it: {esc(reason)}</div>")
 

@@ -159,6 +159,19 @@ def test_unbacked_plan_says_keep_the_current_mix(results_factory, undrawn_charts
     assert "**Keep the current mix**" in md_path.read_text()
 
 
+def test_plan_with_nothing_free_to_move_says_so_without_a_phantom_optimum(results_factory, undrawn_charts):
+    folder = results_factory(recommended=False, omit=("decomposition.csv", "holdout_predictions.csv"))
+    alloc = json.loads((folder / "optimal_allocation.json").read_text())
+    alloc.update(movable_channels=[], reason="keep the current mix: no channel is free to move (held at current "
+                 "spend: ['Radio', 'Search']; no recent spend, so +/-30% of it is zero: ['TV'])")
+    (folder / "optimal_allocation.json").write_text(json.dumps(alloc))
+    html_path, md_path = render_report(folder)
+    for text in (_section(html_path.read_text(), "executive-summary"), _section(html_path.read_text(), "budget"),
+                 md_path.read_text()):
+        assert "No channel is free to move" in text
+        assert "evidence does not back" not in text and "optimizer's best plan" not in text
+
+
 def test_real_data_is_not_flagged_simulated(results_factory, undrawn_charts):
     folder = results_factory(simulated=False, omit=("decomposition.csv", "holdout_predictions.csv",
                                                     "response_curves.json", "optimal_allocation.json"))
