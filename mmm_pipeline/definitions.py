@@ -9,7 +9,12 @@ resource's config (see :mod:`mmm_pipeline.defs.resources`). Load it with
 import dagster as dg
 
 from mmm_pipeline.defs import automation
-from mmm_pipeline.defs.evaluation.assets import baseline_comparison, holdout_evaluation, residual_diagnostics
+from mmm_pipeline.defs.evaluation.assets import (
+    baseline_comparison,
+    holdout_evaluation,
+    residual_diagnostics,
+    walk_forward_ensemble,
+)
 from mmm_pipeline.defs.features.assets import feature_table
 from mmm_pipeline.defs.inference.assets import bootstrap_ensemble, channel_returns, elasticities
 from mmm_pipeline.defs.ingest.modeling_table import modeling_table
@@ -24,7 +29,7 @@ ASSETS = [
     modeling_table,  # validation
     feature_table,  # features
     tuning_study, walk_forward_fold, walk_forward_summary, nam_model,  # training
-    baseline_comparison, residual_diagnostics, holdout_evaluation,  # evaluation
+    baseline_comparison, residual_diagnostics, holdout_evaluation, walk_forward_ensemble,  # evaluation
     bootstrap_ensemble, channel_returns, elasticities,  # elasticity
     budget_plan, scenario_outcomes,  # optimization
     mmm_report,  # report

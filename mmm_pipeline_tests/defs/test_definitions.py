@@ -13,6 +13,7 @@ EXPECTED_GROUPS = {
     "tuning_study": "training", "walk_forward_fold": "training", "walk_forward_summary": "training",
     "nam_model": "training",
     "baseline_comparison": "evaluation", "residual_diagnostics": "evaluation", "holdout_evaluation": "evaluation",
+    "walk_forward_ensemble": "evaluation",
     "bootstrap_ensemble": "elasticity", "channel_returns": "elasticity", "elasticities": "elasticity",
     "budget_plan": "optimization", "scenario_outcomes": "optimization",
     "mmm_report": "report",

@@ -308,8 +308,9 @@ def _floats(values: Mapping[str, Any]) -> dict[str, float]:
     return {str(k): float("nan") if v is None else float(v) for k, v in values.items()}
 
 
-def _fold_frame(data: ModelData, fold: Fold, rows: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
-    """Long (date, node) table of the test rows; ``predicted`` is ``[len(rows), N]``."""
+def prediction_table(data: ModelData, rows: np.ndarray, predicted: np.ndarray, fold: str) -> pd.DataFrame:
+    """Long (date, node) table of the periods ``rows`` (bool mask or indices); ``predicted`` is
+    ``[len(rows), N]``. The one layout of every out-of-sample prediction the pipeline stores."""
     dates = data.dates[rows]
     n_nodes = len(data.nodes)
     return pd.DataFrame(
@@ -319,7 +320,7 @@ def _fold_frame(data: ModelData, fold: Fold, rows: np.ndarray, predicted: np.nda
             "category": np.tile(np.asarray(data.node_category, dtype=object), len(dates)),
             "actual": data.y[rows].reshape(-1).astype(float),
             "predicted": np.asarray(predicted, dtype=float).reshape(-1),
-            "fold": fold.month,
+            "fold": fold,
         },
         columns=PREDICTION_COLUMNS,
     )
@@ -424,7 +425,7 @@ def fold_result_from_model(
     window = data.slice_time(np.arange(len(data.dates)) < fold.end)
     test_rows = np.flatnonzero(fold.test_mask)
     predicted = np.asarray(model.predict(window)).mean(axis=0)[test_rows]
-    frame = _fold_frame(data, fold, test_rows, predicted)
+    frame = prediction_table(data, test_rows, predicted, fold.month)
     train_data = window.slice_time(fold.train_mask[: fold.end])
     elasticities, by_node = _elasticities(model, train_data)
     roas, decay = _channel_parameters(model, train_data)

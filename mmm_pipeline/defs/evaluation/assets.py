@@ -1,7 +1,7 @@
 """Evaluation group: baselines on the same folds, residual diagnostics, the final hold-out,
 and business sanity checks (warnings: a model can fit and still say something implausible)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
@@ -14,7 +14,8 @@ from mmm_pipeline.core.evaluate.diagnostics import residual_diagnostics as diagn
 from mmm_pipeline.core.evaluate.diagnostics import residual_plot
 from mmm_pipeline.core.evaluate.sanity import SanityResult, sanity_checks
 from mmm_pipeline.core.features.model_data import ModelData
-from mmm_pipeline.core.train.walk_forward import make_folds
+from mmm_pipeline.core.train.fold_ensemble import build_fold_ensemble, ensemble_frame, ensemble_settings
+from mmm_pipeline.core.train.walk_forward import make_folds, prediction_table
 from mmm_pipeline.defs.charts import png_markdown
 from mmm_pipeline.defs.metadata import frame_metadata, json_value, plain, table
 from mmm_pipeline.defs.resources import DatasetResource
@@ -32,18 +33,7 @@ SANITY_CHECKS = {
 def prediction_frame(fitted: Any, data: ModelData, rows: np.ndarray, fold: str = "") -> pd.DataFrame:
     """Long (date, node) table of member-mean predictions for the periods ``rows`` (bool [T])."""
     predicted = np.asarray(fitted.predict(data), dtype=float).mean(axis=0)[rows]  # [t, N]
-    dates = data.dates[rows]
-    n = len(data.nodes)
-    frame = pd.DataFrame({
-        "date": np.repeat(dates.values, n),
-        "node": np.tile(np.asarray(data.nodes, dtype=object), len(dates)),
-        "category": np.tile(np.asarray(data.node_category, dtype=object), len(dates)),
-        "actual": data.y[rows].reshape(-1).astype(float),
-        "predicted": predicted.reshape(-1),
-    })
-    if fold:
-        frame["fold"] = fold
-    return frame
+    return prediction_table(data, rows, predicted, fold)
 
 
 @dg.asset(group_name="evaluation",
@@ -144,3 +134,52 @@ def holdout_evaluation(context: dg.AssetExecutionContext, dataset: DatasetResour
     if len(frame):
         metadata.update(frame_metadata(frame))
     return dg.MaterializeResult(value=HoldoutOutcome(scores, frame, sanity), metadata=metadata, check_results=checks)
+
+
+@dataclass
+class EnsembleOutcome:
+    """The walk-forward ensemble and its hold-out score beside the final model's."""
+
+    enabled: bool
+    reason: str
+    ensemble: Any = None  # FoldEnsemble
+    metrics: dict[str, float] = field(default_factory=dict)
+    final_model_metrics: dict[str, float] = field(default_factory=dict)
+    predictions: pd.DataFrame | None = None
+
+
+@dg.asset(group_name="evaluation",
+          description="The walk-forward fold models averaged (settings.walk_forward.ensemble), scored on the final "
+          "hold-out beside the final NAM.")
+def walk_forward_ensemble(context: dg.AssetExecutionContext, dataset: DatasetResource, feature_table: ModelData,
+                          walk_forward_fold: dict, holdout_evaluation: HoldoutOutcome, nam_model: TrainedModel):
+    options = ensemble_settings(nam_model.settings)
+    if not options["enabled"]:
+        outcome = EnsembleOutcome(False, "disabled (settings.walk_forward.ensemble.enabled is false)")
+        return dg.MaterializeResult(value=outcome, metadata={"enabled": False, "reason": outcome.reason})
+    limit_threads(nam_model.settings)
+    holdout = ~nam_model.train_mask
+    start = feature_table.dates[holdout].min() if holdout.any() else None
+    try:
+        ensemble = build_fold_ensemble(list(walk_forward_fold.values()), start, options["last_folds"])
+    except ValueError as exc:  # an optional comparison: say why there is none, never fail the run
+        context.log.warning("walk-forward ensemble not built: %s", exc)
+        outcome = EnsembleOutcome(True, f"not built: {exc}")
+        return dg.MaterializeResult(value=outcome, metadata={"members": 0, "reason": outcome.reason})
+    if not holdout.any():
+        outcome = EnsembleOutcome(True, f"{len(ensemble.months)} fold models; no hold-out to score them on", ensemble)
+        return dg.MaterializeResult(value=outcome, metadata={"members": len(ensemble.months), "reason": outcome.reason})
+    frame = ensemble_frame(ensemble, feature_table, holdout)
+    scores = metrics.score_frame(frame)
+    final = holdout_evaluation.metrics
+    better = scores["rmse"] < final.get("rmse", np.inf)
+    reason = (f"{len(ensemble.months)} fold models ({ensemble.months[0]} .. {ensemble.months[-1]}): hold-out RMSE "
+              f"{scores['rmse']:.4g} vs the final model's {final.get('rmse', float('nan')):.4g} "
+              f"({'better' if better else 'not better'})")
+    context.log.info("walk-forward ensemble: %s", reason)
+    comparison = pd.DataFrame([{"model": "final NAM", **final}, {"model": "walk-forward ensemble", **scores}])
+    outcome = EnsembleOutcome(True, reason, ensemble, scores, dict(final), frame)
+    return dg.MaterializeResult(value=outcome, metadata={
+        "members": len(ensemble.months), "member_months": json_value(ensemble.months),
+        "comparison": table(comparison), "ensemble_beats_final_model": bool(better), "verdict": reason,
+    })

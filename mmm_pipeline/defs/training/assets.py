@@ -17,6 +17,7 @@ import pandas as pd
 
 from mmm_pipeline.core.evaluate.gate import GateResult, evaluate_gate
 from mmm_pipeline.core.features.model_data import ModelData
+from mmm_pipeline.core.train.fold_ensemble import ensemble_settings
 from mmm_pipeline.core.train.walk_forward import (
     FoldResult,
     WalkForwardSummary,
@@ -147,10 +148,11 @@ def walk_forward_fold(context: dg.AssetExecutionContext, dataset: DatasetResourc
     settings = effective_settings(dataset.load().settings, tuning_study)
     limit_threads(settings)
     months = list(context.partition_keys)
+    keep = ensemble_settings(settings)["enabled"]  # the walk-forward ensemble reuses the fold models
     results: dict[str, FoldResult] = {}
     for i, month in enumerate(months, 1):
         started = time.perf_counter()
-        results[month] = run_fold(feature_table, month, settings)
+        results[month] = run_fold(feature_table, month, settings, keep_model=keep)
         r = results[month]
         context.log.info("fold %s (%d/%d): %s in %.1fs", month, i, len(months),
                          f"r2 {r.metrics['r2']:.3f}, mape {r.metrics['mape']:.3f}" if r.ok else f"skipped: {r.reason}",

@@ -133,7 +133,7 @@ def test_tuning_months_exclude_the_holdout_and_honour_tuning_folds():
 def _result(data: ModelData, month: str, error: float, tv_elasticity: float, tv_roas: float) -> wf.FoldResult:
     fold = wf.make_fold(data, month, SETTINGS)
     rows = np.flatnonzero(fold.test_mask)
-    frame = wf._fold_frame(data, fold, rows, data.y[rows] + error)
+    frame = wf.prediction_table(data, rows, data.y[rows] + error, fold.month)
     return wf.FoldResult(predictions=frame, metrics=wf.fold_metrics(data, fold, frame),
                          elasticities={"tv": tv_elasticity, "price": -1.0}, roas={"tv": tv_roas},
                          decay={"tv": 0.5}, **wf._base(fold, data, "ok", ""))
