@@ -200,7 +200,8 @@ def fold_instability(channel: str, fold_stability: Mapping[str, float] | None, s
     if worst is None or (np.isfinite(worst[1]) and worst[1] <= limit):
         return ""
     what = "ROAS" if worst[0].startswith("roas:") else "elasticity"
-    return f"its {what} varies across walk-forward folds (CV {worst[1]:.2f} > {limit:.2f})"
+    digits = 2 if round(worst[1], 2) > round(limit, 2) else 3  # never print "CV 0.30 > 0.30"
+    return f"its {what} varies across walk-forward folds (CV {worst[1]:.{digits}f} > {limit:.{digits}f})"
 
 
 def not_identified(channels: dict[str, dict[str, Any]]) -> list[str]:

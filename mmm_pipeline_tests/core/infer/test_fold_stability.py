@@ -18,3 +18,7 @@ def test_stable_channel_or_no_walk_forward_keeps_its_identification():
 
 def test_uncomputable_fold_cv_counts_as_unstable():
     assert "elasticity" in fold_instability("Radio", {"Radio": float("nan")}, SETTINGS)
+
+
+def test_a_cv_just_over_the_limit_is_printed_so_the_reader_sees_it_is_over():
+    assert "(CV 0.301 > 0.300)" in fold_instability("Sponsorship", {"roas:Sponsorship": 0.3012}, SETTINGS)
