@@ -100,6 +100,13 @@ def model_metrics(summary: dict[str, Any]) -> tuple[dict[str, Any], str]:
     return {}, ""
 
 
+def ensemble_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The walk-forward ensemble's hold-out metrics, ``{}`` when it was off or not built."""
+    block = summary.get("walk_forward_ensemble")
+    metrics = block.get("holdout_metrics") if isinstance(block, dict) else None
+    return metrics if isinstance(metrics, dict) else {}
+
+
 def best_baseline(summary: dict[str, Any]) -> dict[str, Any] | None:
     """The baseline with the highest R², the bar the model has to clear."""
     baselines = [b for b in summary.get("baselines") or [] if isinstance(b, dict)]

@@ -11,6 +11,7 @@ from mmm_pipeline.core.report.card import LIMITATIONS, NOT_IDENTIFIED_MEANING, p
 from mmm_pipeline.core.report.derived import (
     ChannelRow,
     allocation_changes,
+    ensemble_metrics,
     lift_fraction,
     model_metrics,
     nothing_to_move,
@@ -64,6 +65,10 @@ def _metrics(s: dict) -> str:
     if metrics:
         rows.append([f"NAM ({source})", fmt_ratio(metrics.get("r2")), fmt_pct(metrics.get("mape")),
                      fmt_amount(metrics.get("rmse"))])
+    ensemble = ensemble_metrics(s)
+    if ensemble:
+        rows.append(["walk-forward ensemble (final hold-out)", fmt_ratio(ensemble.get("r2")),
+                     fmt_pct(ensemble.get("mape")), fmt_amount(ensemble.get("rmse"))])
     rows += [[f"baseline: {b.get('model')}", fmt_ratio(b.get("r2")), fmt_pct(b.get("mape")), fmt_amount(b.get("rmse"))]
              for b in s.get("baselines") or [] if isinstance(b, dict)]
     if not rows:

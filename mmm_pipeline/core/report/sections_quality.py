@@ -17,7 +17,7 @@ from mmm_pipeline.core.report.card import (
     training_window_text,
 )
 from mmm_pipeline.core.report.context import Context
-from mmm_pipeline.core.report.derived import model_metrics
+from mmm_pipeline.core.report.derived import ensemble_metrics, model_metrics
 from mmm_pipeline.core.report.formatting import DASH, fmt_amount, fmt_pct, fmt_ratio
 from mmm_pipeline.core.report.inputs import finite_or_none
 from mmm_pipeline.core.report.markup import (
@@ -126,7 +126,8 @@ def _gate_min_r2(summary: dict) -> float | None:
 def _metrics_table(s: dict) -> str:
     rows = []
     for label, m in (("NAM, walk-forward", (s.get("walk_forward") or {}).get("overall")),
-                     ("NAM, final hold-out", s.get("holdout_metrics"))):
+                     ("NAM, final hold-out", s.get("holdout_metrics")),
+                     ("walk-forward ensemble, final hold-out", ensemble_metrics(s))):
         if isinstance(m, dict) and m:
             rows.append([esc(label), fmt_ratio(m.get("r2")), fmt_pct(m.get("mape")), fmt_amount(m.get("rmse")),
                          fmt_pct(m.get("directional_accuracy"), 0), DASH])

@@ -147,6 +147,14 @@ class EnsembleOutcome:
     final_model_metrics: dict[str, float] = field(default_factory=dict)
     predictions: pd.DataFrame | None = None
 
+    def to_summary(self) -> dict[str, Any]:
+        """summary.json's ``walk_forward_ensemble`` block (docs/outputs.md)."""
+        months = list(self.ensemble.months) if self.ensemble is not None else []
+        better = bool(self.metrics) and self.metrics["rmse"] < self.final_model_metrics.get("rmse", np.inf)
+        return {"enabled": self.enabled, "members": len(months), "fold_months": months,
+                "holdout_metrics": {k: plain(v) for k, v in self.metrics.items()},
+                "beats_final_model": better, "reason": self.reason}
+
 
 @dg.asset(group_name="evaluation",
           description="The walk-forward fold models averaged (settings.walk_forward.ensemble), scored on the final "

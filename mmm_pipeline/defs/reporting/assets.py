@@ -16,7 +16,7 @@ from mmm_pipeline.core.registry import new_version
 from mmm_pipeline.core.report.render import render_report
 from mmm_pipeline.core.results import write_results
 from mmm_pipeline.core.train.walk_forward import fold_chart
-from mmm_pipeline.defs.evaluation.assets import HoldoutOutcome, ResidualOutcome
+from mmm_pipeline.defs.evaluation.assets import EnsembleOutcome, HoldoutOutcome, ResidualOutcome
 from mmm_pipeline.defs.inference.assets import ChannelReturns, Elasticities
 from mmm_pipeline.defs.planning.assets import BudgetPlanOutcome
 from mmm_pipeline.defs.reporting.payload import build_payload, latest_fold, promotion_decision
@@ -65,6 +65,7 @@ def mmm_report(
     baseline_comparison: pd.DataFrame,
     residual_diagnostics: ResidualOutcome,
     holdout_evaluation: HoldoutOutcome,
+    walk_forward_ensemble: EnsembleOutcome,
     channel_returns: ChannelReturns,
     elasticities: Elasticities,
     budget_plan: BudgetPlanOutcome,
@@ -80,6 +81,7 @@ def mmm_report(
         config=cfg, data=feature_table, model=nam_model, outcome=walk_forward_summary, baselines=baseline_comparison,
         residuals=residual_diagnostics, holdout=holdout_evaluation, returns=channel_returns,
         elasticities=elasticities, plan=budget_plan, scenarios=scenario_outcomes, decision=decision,
+        ensemble=walk_forward_ensemble,
     )
     staging = registry.staging_dir(version)
     write_results(staging, payload)

@@ -103,7 +103,7 @@ def _notes(outcome: Any, holdout: Any, returns: Any, data: ModelData, extra: lis
 def build_payload(*, config: DatasetConfig, data: ModelData, model: Any, outcome: Any, baselines: pd.DataFrame,
                   residuals: Any, holdout: Any, returns: Any, elasticities: Any, plan: Any,
                   scenarios: list[dict[str, Any]], decision: PromotionDecision,
-                  notes: list[str] | None = None) -> ResultsPayload:
+                  notes: list[str] | None = None, ensemble: Any = None) -> ResultsPayload:
     """Every file of the results folder from the stage outputs (schema: docs/outputs.md)."""
     fitted = model.fitted
     summary = {
@@ -118,6 +118,7 @@ def build_payload(*, config: DatasetConfig, data: ModelData, model: Any, outcome
         "holdout_metrics": _holdout_metrics(holdout.metrics),
         "holdout_periods": int(config.holdout.periods),
         "walk_forward": outcome.summary.to_dict(),
+        "walk_forward_ensemble": ensemble.to_summary() if ensemble is not None else {"enabled": False},
         "baselines": baselines_for_summary(baselines),
         "gate": outcome.gate.to_dict(),
         "champion": decision.to_dict(),

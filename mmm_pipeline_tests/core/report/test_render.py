@@ -172,6 +172,16 @@ def test_plan_with_nothing_free_to_move_says_so_without_a_phantom_optimum(result
         assert "evidence does not back" not in text and "optimizer's best plan" not in text
 
 
+def test_walk_forward_ensemble_is_scored_beside_the_final_model_when_present(results_factory, undrawn_charts):
+    block = {"enabled": True, "members": 24, "holdout_metrics": {"r2": 0.912, "mape": 0.071, "rmse": 1.47e6,
+                                                                 "directional_accuracy": 0.6}}
+    html_path, md_path = render_report(results_factory(summary_extra={"walk_forward_ensemble": block}))
+    assert "walk-forward ensemble, final hold-out" in _section(html_path.read_text(), "walk-forward")
+    assert "| walk-forward ensemble (final hold-out) | 0.91 |" in md_path.read_text()
+    plain_html, plain_md = render_report(results_factory("off", summary_extra={"walk_forward_ensemble": {"enabled": False}}))
+    assert "walk-forward ensemble" not in plain_md.read_text() + plain_html.read_text()
+
+
 def test_real_data_is_not_flagged_simulated(results_factory, undrawn_charts):
     folder = results_factory(simulated=False, omit=("decomposition.csv", "holdout_predictions.csv",
                                                     "response_curves.json", "optimal_allocation.json"))
