@@ -29,20 +29,14 @@ from mmm_pipeline.core.config import PROJECT_ROOT, deep_merge, load_dataset_conf
 from mmm_pipeline.core.data.modeling_table import load_dataset
 from mmm_pipeline.core.data.simulator import RETAIL_SEED, simulate_retail_daily, simulate_weekly, write_simulation
 from mmm_pipeline.core.features.build import build_model_data
-from mmm_pipeline.core.features.model_data import FeatureSpec, ModelData
+from mmm_pipeline.core.features.model_data import ModelData
+from mmm_pipeline.core.features.simulated import weekly_simulation_model_data
 from mmm_pipeline.core.train.trainer import fit_nam
 
 
 def weekly_model_data(seed: int) -> tuple[ModelData, dict]:
     sim = simulate_weekly(seed)
-    frame = sim.tables["weekly.csv"]
-    cols = [f"{c}_spend" for c in sim.channels] + ["competitor_sales", "promo_event"]
-    feats = [FeatureSpec(c, "media", "marketing") for c in sim.channels]
-    feats += [FeatureSpec("competitor_sales", "free", "brand"), FeatureSpec("promo_event", "linear", "temporal")]
-    data = ModelData(dates=sim.dates, nodes=["total"], node_category=["total"],
-                     X=frame[cols].to_numpy(float)[:, None, :], y=sim.target_observed.astype(float),
-                     features=feats, frequency="weekly", target_name="revenue", dataset=sim.name)
-    return data, sim.truth
+    return weekly_simulation_model_data(sim), sim.truth
 
 
 def daily_model_data(seed: int, folder: Path) -> tuple[ModelData, dict, dict]:

@@ -416,7 +416,8 @@ class BudgetProblem:
             pick = [self.channels.index(ch) for ch in interior]
             spread = float((g_obj[pick].max() - g_obj[pick].min()) / max(abs(float(gross[pick].mean())), 1e-300))
         recommended, reason = self._recommendation(lift, prob, rev_cur)
-        if cons.fixed.all():
+        movable = [ch for c, ch in enumerate(self.channels) if not cons.fixed[:, c].all()]
+        if not movable:
             recommended, reason = False, self._nothing_to_move(cons)
         return BudgetPlan(
             channels=self.channels,
@@ -437,7 +438,7 @@ class BudgetProblem:
             marginal_spread=spread,
             interior_channels=interior,
             active_constraints=active,
-            movable_channels=[ch for c, ch in enumerate(self.channels) if not cons.fixed[:, c].all()],
+            movable_channels=movable,
             converged=converged,
             message=message,
             locked=list(cons.locked),

@@ -21,7 +21,8 @@ LIMITATIONS = [
     "season can take credit for them. Treat contributions as the best consistent reading of the "
     "data, and confirm big decisions with an experiment (geo hold-out, on/off test).",
     "Weak identification: channels whose spend barely varies, only follows the season and the "
-    "other channels, or always moves with another channel, cannot be separated. Their intervals are wide and they are flagged.",
+    "other channels, or always moves with another channel, cannot be separated. Their intervals "
+    "are wide and they are flagged.",
     "Extrapolation: response curves are only supported over spend levels seen in the data; plans "
     "far outside that range are guesses.",
     "Intervals come from a block bootstrap of the model: they cover estimation noise, not a wrong "
@@ -31,8 +32,9 @@ LIMITATIONS = [
 NOT_IDENTIFIED_MEANING = (
     "\"Not identified\" means this data cannot pin a channel's return down: its interval is too "
     "wide or includes zero, or its spend has little variation of its own (it moves with the "
-    "season or the other channels). It does not mean the channel does not work. The report then shows only the "
-    "range and the reason, never a single ROAS, and no budget decision should rest on it; an "
+    "season or the other channels). It does not mean the channel does not work. The report "
+    "then shows only the range and the reason, never a single ROAS, and no budget decision "
+    "should rest on it; an "
     "experiment (a pause, a geo hold-out) is what would settle it."
 )
 

@@ -147,13 +147,17 @@ class EnsembleOutcome:
     final_model_metrics: dict[str, float] = field(default_factory=dict)
     predictions: pd.DataFrame | None = None
 
+    @property
+    def beats_final_model(self) -> bool:
+        """Lower hold-out RMSE than the final model (False when it was not scored)."""
+        return bool(self.metrics) and self.metrics["rmse"] < self.final_model_metrics.get("rmse", np.inf)
+
     def to_summary(self) -> dict[str, Any]:
         """summary.json's ``walk_forward_ensemble`` block (docs/outputs.md)."""
         months = list(self.ensemble.months) if self.ensemble is not None else []
-        better = bool(self.metrics) and self.metrics["rmse"] < self.final_model_metrics.get("rmse", np.inf)
         return {"enabled": self.enabled, "members": len(months), "fold_months": months,
                 "holdout_metrics": {k: plain(v) for k, v in self.metrics.items()},
-                "beats_final_model": better, "reason": self.reason}
+                "beats_final_model": self.beats_final_model, "reason": self.reason}
 
 
 @dg.asset(group_name="evaluation",
@@ -178,16 +182,15 @@ def walk_forward_ensemble(context: dg.AssetExecutionContext, dataset: DatasetRes
         outcome = EnsembleOutcome(True, f"{len(ensemble.months)} fold models; no hold-out to score them on", ensemble)
         return dg.MaterializeResult(value=outcome, metadata={"members": len(ensemble.months), "reason": outcome.reason})
     frame = ensemble_frame(ensemble, feature_table, holdout)
-    scores = metrics.score_frame(frame)
-    final = holdout_evaluation.metrics
-    better = scores["rmse"] < final.get("rmse", np.inf)
-    reason = (f"{len(ensemble.months)} fold models ({ensemble.months[0]} .. {ensemble.months[-1]}): hold-out RMSE "
-              f"{scores['rmse']:.4g} vs the final model's {final.get('rmse', float('nan')):.4g} "
-              f"({'better' if better else 'not better'})")
-    context.log.info("walk-forward ensemble: %s", reason)
+    outcome = EnsembleOutcome(True, "", ensemble, metrics.score_frame(frame), dict(holdout_evaluation.metrics), frame)
+    scores, final = outcome.metrics, outcome.final_model_metrics
+    outcome.reason = (f"{len(ensemble.months)} fold models ({ensemble.months[0]} .. {ensemble.months[-1]}): hold-out "
+                      f"RMSE {scores['rmse']:.4g} vs the final model's {final.get('rmse', float('nan')):.4g} "
+                      f"({'better' if outcome.beats_final_model else 'not better'})")
+    context.log.info("walk-forward ensemble: %s", outcome.reason)
     comparison = pd.DataFrame([{"model": "final NAM", **final}, {"model": "walk-forward ensemble", **scores}])
-    outcome = EnsembleOutcome(True, reason, ensemble, scores, dict(final), frame)
     return dg.MaterializeResult(value=outcome, metadata={
         "members": len(ensemble.months), "member_months": json_value(ensemble.months),
-        "comparison": table(comparison), "ensemble_beats_final_model": bool(better), "verdict": reason,
+        "comparison": table(comparison), "ensemble_beats_final_model": outcome.beats_final_model,
+        "verdict": outcome.reason,
     })

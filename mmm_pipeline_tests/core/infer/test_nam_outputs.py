@@ -11,6 +11,7 @@ import torch
 from mmm_pipeline.core.config import deep_merge, load_defaults
 from mmm_pipeline.core.data.simulator import simulate_weekly
 from mmm_pipeline.core.features.model_data import FeatureSpec, ModelData
+from mmm_pipeline.core.features.simulated import weekly_simulation_model_data
 from mmm_pipeline.core.infer.bootstrap import fit_bootstrap
 from mmm_pipeline.core.infer.decomposition import (
     decomposition_error,
@@ -32,19 +33,13 @@ torch.set_num_threads(1)
 
 
 def _weekly_model_data(seed: int, n_weeks: int, ghost: bool) -> ModelData:
-    sim = simulate_weekly(seed=seed, n_weeks=n_weeks)
-    frame = sim.tables["weekly.csv"]
-    cols = [sim.spend]
-    names = list(sim.channels)
-    if ghost:
-        rng = np.random.default_rng(seed)
-        cols.append((20_000.0 * (1 + 0.01 * rng.standard_normal(n_weeks)))[:, None])
-        names.append("ghost")
-    cols += [frame[["competitor_sales"]].to_numpy(float), frame[["promo_event"]].to_numpy(float)]
-    feats = [FeatureSpec(c, "media", "marketing") for c in names]
-    feats += [FeatureSpec("competitor_sales", "free", "brand"), FeatureSpec("promo_event", "linear", "temporal")]
-    return ModelData(dates=sim.dates, nodes=["total"], node_category=["total"], X=np.concatenate(cols, 1)[:, None, :],
-                     y=sim.target_observed, features=feats, frequency="weekly", target_name="revenue", dataset=sim.name)
+    data = weekly_simulation_model_data(simulate_weekly(seed=seed, n_weeks=n_weeks))
+    if ghost:  # a near-constant channel with no effect, after the real ones
+        at = len(data.channel_names)
+        level = 20_000.0 * (1 + 0.01 * np.random.default_rng(seed).standard_normal(n_weeks))
+        data.X = np.insert(data.X, at, level[:, None], axis=2)
+        data.features = [*data.features[:at], FeatureSpec("ghost", "media", "marketing"), *data.features[at:]]
+    return data
 
 
 @pytest.fixture(scope="module")

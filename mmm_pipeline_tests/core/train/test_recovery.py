@@ -14,23 +14,16 @@ import torch
 
 from mmm_pipeline.core.config import PROJECT_ROOT, load_dataset_config, load_defaults
 from mmm_pipeline.core.data.simulator import simulate_weekly
-from mmm_pipeline.core.features.model_data import FeatureSpec, ModelData
+from mmm_pipeline.core.features.model_data import ModelData
+from mmm_pipeline.core.features.simulated import weekly_simulation_model_data
 from mmm_pipeline.core.train.trainer import fit_nam
 
 torch.set_num_threads(1)
 
 
 def weekly_model_data(seed: int) -> tuple[ModelData, dict]:
-    """ModelData straight from the weekly simulator's table (media, competitor sales, promo event)."""
     sim = simulate_weekly(seed)
-    frame = sim.tables["weekly.csv"]
-    cols = [f"{c}_spend" for c in sim.channels] + ["competitor_sales", "promo_event"]
-    feats = [FeatureSpec(c, "media", "marketing") for c in sim.channels]
-    feats += [FeatureSpec("competitor_sales", "free", "brand"), FeatureSpec("promo_event", "linear", "temporal")]
-    data = ModelData(dates=sim.dates, nodes=["total"], node_category=["total"],
-                     X=frame[cols].to_numpy(float)[:, None, :], y=sim.target_observed.astype(float),
-                     features=feats, frequency="weekly", target_name="revenue", dataset=sim.name)
-    return data, sim.truth
+    return weekly_simulation_model_data(sim), sim.truth
 
 
 @pytest.mark.parametrize("seed", [1, 2])
