@@ -69,10 +69,10 @@ def data_fold_months(config: DatasetConfig) -> list[str]:
     """The walk-forward test months of the current data (reads and validates every source)."""
     from mmm_pipeline.core.data.modeling_table import load_dataset
     from mmm_pipeline.core.features.build import build_model_data
-    from mmm_pipeline.core.train.walk_forward import fold_months
+    from mmm_pipeline.core.train.walk_forward import data_fold_plan
 
     data = build_model_data(load_dataset(config).table, config)
-    return fold_months(data.dates, config.settings)
+    return data_fold_plan(data, config.settings).keys
 
 
 @dataclass

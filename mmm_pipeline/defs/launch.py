@@ -244,7 +244,7 @@ def run_pipeline(dataset: str | None, output_root: str | None = None, executor: 
             return _failed("data preparation", progress, echo)
         months = list(instance.get_dynamic_partitions(FOLD_PARTITIONS.name))
         if not months:
-            echo(f"{config.name}: no walk-forward fold (too few months for walk_forward.initial_months = "
+            echo(f"{config.name}: no walk-forward fold (too short a history for walk_forward.initial_months = "
                  f"{(config.settings.get('walk_forward') or {}).get('initial_months')}); running the rest to "
                  "show what else the data supports")
             ok, progress = _execute_subset(["walk_forward_fold"], run_config, tags, instance, executor, echo,

@@ -5,6 +5,7 @@ look like findings. ``require_enough_periods`` stops that at the door with a mes
 is short and what to change, and the pipeline reports the refusal instead of a result.
 """
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,16 @@ def _rebuild(message: str, periods: int | None, needed: int | None) -> Insuffici
     return InsufficientDataError(message, periods=periods, needed=needed)
 
 
+def _ratio(settings: Mapping[str, Any]) -> float:
+    return float((settings.get("training") or {}).get("min_periods_per_parameter", DEFAULT_MIN_PERIODS_PER_PARAMETER))
+
+
+def periods_needed(data: ModelData, settings: Mapping[str, Any]) -> int:
+    """The fewest periods the model may be fitted on: ``min_periods_per_parameter`` x inputs
+    (walk-forward sizes its first training window from this too)."""
+    return math.ceil(_ratio(settings) * len(data.features))
+
+
 def require_enough_periods(data: ModelData, settings: Mapping[str, Any]) -> None:
     """Raise unless periods >= ``training.min_periods_per_parameter`` x (channels + other features).
 
@@ -36,12 +47,11 @@ def require_enough_periods(data: ModelData, settings: Mapping[str, Any]) -> None
     input is a floor, not a guarantee: each channel really has several (adstock, saturation,
     scale), so passing this check does not mean a channel is identified.
     """
-    ratio = float((settings.get("training") or {}).get("min_periods_per_parameter",
-                                                       DEFAULT_MIN_PERIODS_PER_PARAMETER))
+    ratio = _ratio(settings)
     periods = len(data.dates)
     channels = len(data.channel_names)
     others = len(data.features) - channels
-    needed = int(-(-ratio * (channels + others) // 1))  # ceil
+    needed = periods_needed(data, settings)
     if periods >= needed:
         return
     freq = {"monthly": "month", "weekly": "week", "daily": "day"}.get(data.frequency, "period")

@@ -31,6 +31,7 @@ import pandas as pd
 from mmm_pipeline.core.config import PROJECT_ROOT, deep_merge
 from mmm_pipeline.core.evaluate import metrics
 from mmm_pipeline.core.features.model_data import ModelData
+from mmm_pipeline.core.train.errors import periods_needed
 from mmm_pipeline.core.train.walk_forward import make_folds, run_fold, tuning_fold_months
 
 log = logging.getLogger(__name__)
@@ -249,7 +250,8 @@ def run_study(
     _validate_space(space, settings)
     holdout = int(data.meta.get("holdout_periods", 0) if holdout_periods is None else holdout_periods)
     chosen = list(months) if months is not None else tuning_fold_months(
-        data.dates, settings, holdout, max_folds=tuning.get("max_folds")
+        data.dates, settings, holdout, max_folds=tuning.get("max_folds"),
+        min_train_periods=periods_needed(data, settings),
     )
     if not chosen:
         raise ValueError(

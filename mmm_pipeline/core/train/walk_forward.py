@@ -24,6 +24,16 @@ import pandas as pd
 
 from mmm_pipeline.core.evaluate import metrics
 from mmm_pipeline.core.features.model_data import ModelData
+from mmm_pipeline.core.train.errors import periods_needed
+from mmm_pipeline.core.train.fold_plan import (  # noqa: F401  (re-exported: the fold-key helpers)
+    FoldPlan,
+    WalkForwardSettings,
+    data_months,
+    period_keys,
+    period_months,
+    plan_folds,
+    unit_start,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,58 +47,21 @@ ELASTICITY_KINDS: tuple[str, ...] = ("media", "decreasing", "increasing", "conca
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class WalkForwardSettings:
-    """The ``walk_forward`` settings section, validated once."""
+def fold_months(
+    dates: pd.DatetimeIndex | Sequence, settings: Mapping[str, Any], min_train_periods: int = 0
+) -> list[str]:
+    """Test keys of every fold (months, or weeks for short histories; see :mod:`.fold_plan`).
 
-    window: str = "expanding"
-    rolling_months: int = 24
-    initial_months: int = 12
-    tuning_folds: int = 0
-
-    @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "WalkForwardSettings":
-        section = dict(settings.get("walk_forward") or {})
-        wf = cls(
-            window=str(section.get("window", cls.window)),
-            rolling_months=int(section.get("rolling_months", cls.rolling_months)),
-            initial_months=int(section.get("initial_months", cls.initial_months)),
-            tuning_folds=int(section.get("tuning_folds", cls.tuning_folds)),
-        )
-        if wf.window not in ("expanding", "rolling"):
-            raise ValueError(f"settings.walk_forward.window is '{wf.window}'; use 'expanding' or 'rolling'")
-        if wf.initial_months < 1:
-            raise ValueError(f"settings.walk_forward.initial_months is {wf.initial_months}; it must be >= 1")
-        if wf.window == "rolling" and wf.rolling_months < 1:
-            raise ValueError(f"settings.walk_forward.rolling_months is {wf.rolling_months}; it must be >= 1")
-        if wf.tuning_folds < 0:
-            raise ValueError(f"settings.walk_forward.tuning_folds is {wf.tuning_folds}; it must be >= 0")
-        return wf
-
-
-def period_months(dates: pd.DatetimeIndex | Sequence) -> np.ndarray:
-    """The "YYYY-MM" month of each period, taken from the period's start date."""
-    idx = pd.DatetimeIndex(dates)
-    return np.asarray(idx.strftime("%Y-%m"), dtype=object)
-
-
-def data_months(dates: pd.DatetimeIndex | Sequence) -> list[str]:
-    """Distinct months of the data in time order; rejects unsorted or duplicated dates."""
-    idx = pd.DatetimeIndex(dates)
-    if len(idx) and not (idx.is_monotonic_increasing and idx.is_unique):
-        raise ValueError("dates must be strictly increasing (one row per period) to form walk-forward folds")
-    return list(dict.fromkeys(period_months(idx)))
-
-
-def fold_months(dates: pd.DatetimeIndex | Sequence, settings: Mapping[str, Any]) -> list[str]:
-    """Test months of every fold: each month after the first ``initial_months`` months of data.
-
-    This is the partition list of the walk-forward asset. Appending one month of data appends
-    exactly one month here and leaves the others unchanged.
+    This is the partition list of the walk-forward asset. Appending one month (or week) of data
+    appends exactly one key here and leaves the others unchanged, as long as the plan's fold
+    length and initial window stay the same.
     """
-    wf = WalkForwardSettings.from_settings(settings)
-    months = data_months(dates)
-    return months[wf.initial_months :]
+    return plan_folds(dates, settings, min_train_periods).keys
+
+
+def data_fold_plan(data: ModelData, settings: Mapping[str, Any]) -> FoldPlan:
+    """The fold plan of ``data``: its first fold trains on at least the periods the model needs."""
+    return plan_folds(data.dates, settings, periods_needed(data, settings))
 
 
 def holdout_mask(n_periods: int, holdout_periods: int) -> np.ndarray:
@@ -106,6 +79,7 @@ def tuning_fold_months(
     settings: Mapping[str, Any],
     holdout_periods: int = 0,
     max_folds: int | None = None,
+    min_train_periods: int = 0,
 ) -> list[str]:
     """Fold months Optuna may score: none touches the final hold-out.
 
@@ -115,9 +89,9 @@ def tuning_fold_months(
     """
     wf = WalkForwardSettings.from_settings(settings)
     idx = pd.DatetimeIndex(dates)
-    months_of = period_months(idx)
-    held = set(months_of[holdout_mask(len(idx), holdout_periods)])
-    candidates = fold_months(idx, settings)
+    plan = plan_folds(idx, settings, min_train_periods)
+    held = set(period_keys(idx, plan.unit)[holdout_mask(len(idx), holdout_periods)])
+    candidates = plan.keys
     if wf.tuning_folds:
         candidates = candidates[: wf.tuning_folds]
     chosen = [m for m in candidates if m not in held]
@@ -177,24 +151,25 @@ def make_fold(data: ModelData, month: str, settings: Mapping[str, Any]) -> Fold:
 
 
 def make_folds(data: ModelData, settings: Mapping[str, Any], months: Sequence[str] | None = None) -> list[Fold]:
-    """Folds for ``months`` (default: every fold month), in the order given."""
+    """Folds for ``months`` (fold keys; default: every fold of :func:`data_fold_plan`), in the order given."""
     wf = WalkForwardSettings.from_settings(settings)
-    all_months = data_months(data.dates)
-    valid = all_months[wf.initial_months :]
+    plan = data_fold_plan(data, settings)
+    valid = plan.keys
     chosen = valid if months is None else list(months)
-    of_period = period_months(data.dates)
+    of_period = period_keys(data.dates, plan.unit)
     folds = []
     for month in chosen:
         if month not in valid:
             span = f"{valid[0]}..{valid[-1]}" if valid else "none"
             raise ValueError(
-                f"{data.dataset or 'data'}: '{month}' is not a walk-forward test month; valid months are {span} "
-                f"({len(valid)} folds after {wf.initial_months} initial months)"
+                f"{data.dataset or 'data'}: '{month}' is not a walk-forward test {plan.unit}; valid ones are {span} "
+                f"({plan.describe()})"
             )
-        position = all_months.index(month)
-        first_train = 0 if wf.window == "expanding" else max(0, position - wf.rolling_months)
+        position = plan.units.index(month)
         test_mask = of_period == month
-        train_mask = np.isin(of_period, all_months[first_train:position])
+        train_mask = np.isin(of_period, plan.units[:position])
+        if wf.window == "rolling":
+            train_mask &= data.dates >= unit_start(month) - pd.DateOffset(months=wf.rolling_months)
         fold = Fold(month=month, train_mask=train_mask, test_mask=test_mask, window=wf.window)
         _check_no_leak(data.dates, fold)
         folds.append(fold)

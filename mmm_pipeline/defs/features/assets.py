@@ -12,7 +12,7 @@ import pandas as pd
 from mmm_pipeline.core.features.build import build_feature_frame, to_model_data
 from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.features.multicollinearity import collinearity_report
-from mmm_pipeline.core.train.walk_forward import fold_months
+from mmm_pipeline.core.train.walk_forward import data_fold_plan
 from mmm_pipeline.defs.features.drift import feature_drift
 from mmm_pipeline.defs.metadata import frame_metadata, json_value, table
 from mmm_pipeline.defs.partitions import sync_fold_partitions
@@ -76,7 +76,9 @@ def feature_table(context: dg.AssetExecutionContext, dataset: DatasetResource,
     config = dataset.load()
     frame = build_feature_frame(modeling_table, config)
     data = to_model_data(frame, config)
-    months = fold_months(data.dates, config.settings)
+    fold_plan = data_fold_plan(data, config.settings)
+    months = fold_plan.keys
+    context.log.info("walk-forward: %s", fold_plan.describe())
     plan = sync_fold_partitions(context.instance, months)
     if plan.changed:
         context.log.info("fold_month partitions: +%d %s, -%d", len(plan.add), plan.add[-3:], len(plan.delete))
@@ -92,6 +94,7 @@ def feature_table(context: dg.AssetExecutionContext, dataset: DatasetResource,
         "reporting_columns": json_value(frame.reporting),
         "fold_months": json_value(months),
         "n_folds": dg.MetadataValue.int(len(months)),
+        "fold_plan": dg.MetadataValue.text(fold_plan.describe()),
         "holdout_periods": dg.MetadataValue.int(config.holdout.periods),
     }
     context.log.info("%s: %d periods x %d nodes x %d features; %d walk-forward folds", config.name, t, n, f, len(months))

@@ -15,6 +15,7 @@ from mmm_pipeline.core.evaluate.baselines import baselines_for_summary
 from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.registry import ModelRegistry, PromotionDecision, decide_promotion
 from mmm_pipeline.core.results import HOLDOUT_COLUMNS, ResultsPayload
+from mmm_pipeline.core.train.walk_forward import data_fold_plan
 
 METRIC_KEYS = ("r2", "mape", "smape", "rmse", "nrmse", "directional_accuracy")
 
@@ -117,7 +118,7 @@ def build_payload(*, config: DatasetConfig, data: ModelData, model: Any, outcome
         "training_window": {"start": fitted.meta.get("train_start"), "end": fitted.meta.get("train_end")},
         "holdout_metrics": _holdout_metrics(holdout.metrics),
         "holdout_periods": int(config.holdout.periods),
-        "walk_forward": outcome.summary.to_dict(),
+        "walk_forward": {**outcome.summary.to_dict(), "fold_plan": data_fold_plan(data, config.settings).to_dict()},
         "walk_forward_ensemble": ensemble.to_summary() if ensemble is not None else {"enabled": False},
         "baselines": baselines_for_summary(baselines),
         "gate": outcome.gate.to_dict(),

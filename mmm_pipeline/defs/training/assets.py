@@ -22,6 +22,7 @@ from mmm_pipeline.core.train.walk_forward import (
     FoldResult,
     WalkForwardSummary,
     aggregate_folds,
+    data_fold_plan,
     fold_chart,
     holdout_mask,
 )
@@ -182,10 +183,11 @@ def walk_forward_summary(context: dg.AssetExecutionContext, dataset: DatasetReso
                          walk_forward_fold: dict, nam_model: TrainedModel):
     config = dataset.load()
     settings = config.settings
+    fold_plan = data_fold_plan(feature_table, settings)
     if not walk_forward_fold:
-        raise ValueError(f"{config.name}: no walk-forward fold to summarise: {len(set(feature_table.dates.strftime('%Y-%m')))} "
-                         f"months of data and walk_forward.initial_months = "
-                         f"{(settings.get('walk_forward') or {}).get('initial_months')}")
+        raise ValueError(f"{config.name}: no walk-forward fold to summarise: {fold_plan.describe()}. What to do: "
+                         "set walk_forward.initial_months to auto or lower it, or supply a longer history")
+    context.log.info("walk-forward: %s", fold_plan.describe())
     summary = aggregate_folds(list(walk_forward_fold.values()))
     on_air = dict(zip(feature_table.channel_names, (feature_table.spend > 0).mean(axis=0).tolist()))
     gate = evaluate_gate(summary, nam_model.fitted.constraint_violation_rates(feature_table), settings, on_air)
@@ -208,6 +210,7 @@ def walk_forward_summary(context: dg.AssetExecutionContext, dataset: DatasetReso
     outcome = WalkForwardOutcome(summary, gate, sorted(walk_forward_fold), blocking)
     return dg.MaterializeResult(value=outcome, check_results=checks, metadata={
         "folds": dg.MetadataValue.int(len(walk_forward_fold)),
+        "fold_plan": dg.MetadataValue.text(fold_plan.describe()),
         "skipped_folds": json_value(summary.skipped),
         "overall": json_value(summary.overall),
         "overall_total": json_value(summary.overall_total),

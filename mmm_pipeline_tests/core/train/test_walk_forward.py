@@ -109,7 +109,7 @@ def test_expanding_and_rolling_windows_cover_the_right_months():
 
 def test_make_fold_rejects_a_month_without_enough_training():
     data = tiny_data(40)
-    with pytest.raises(ValueError, match="not a walk-forward test month; valid months are 2023-04..2023-10"):
+    with pytest.raises(ValueError, match="not a walk-forward test month; valid ones are 2023-04..2023-10"):
         wf.make_fold(data, "2023-02", SETTINGS)
     with pytest.raises(ValueError, match="initial_months"):
         wf.fold_months(data.dates, {"walk_forward": {"initial_months": 0}})
