@@ -15,6 +15,9 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 
+from mmm_pipeline.core.plan.trust_region import TrustRegion, trust_region
+from mmm_pipeline.core.wording import join_names
+
 log = logging.getLogger(__name__)
 
 
@@ -115,22 +118,25 @@ def _channel_list(names: Any, channels: list[str], what: str) -> list[str]:
     names = list(names or [])
     unknown = [n for n in names if n not in channels]
     if unknown:
-        raise PlanConstraintError(f"settings.optimizer.{what} names unknown channels {unknown}; channels are {channels}")
+        raise PlanConstraintError(
+            f"settings.optimizer.{what} names unknown channels {join_names(unknown)}; the channels are {join_names(channels)}"
+        )
     return names
 
 
-def _bounds(opt: dict[str, Any], channels: list[str], current: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel per-period bounds: ``bounds_pct`` around the (scaled) current mix, overridable.
+def _bounds(
+    opt: dict[str, Any], channels: list[str], current: np.ndarray, scale: float, region: TrustRegion
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel per-period bounds: the trust region around the (scaled) current mix, overridable.
 
-    ``settings.optimizer.bounds`` may give, per channel, absolute ``lower``/``upper`` per-period
-    spend or ``lower_pct``/``upper_pct`` changes relative to current (e.g. -1.0 and 2.0).
+    ``region`` gives each channel's allowed cut and increase (the plain ``bounds_pct`` box, or
+    wider where the evidence is strong). ``settings.optimizer.bounds`` may give, per channel,
+    absolute ``lower``/``upper`` per-period spend or ``lower_pct``/``upper_pct`` changes relative
+    to current (e.g. -1.0 and 2.0); those replace the region's bounds.
     """
-    pct = float(opt.get("bounds_pct", 0.3))
-    if pct < 0:
-        raise PlanConstraintError(f"settings.optimizer.bounds_pct must be >= 0, got {pct}")
     centre = current * scale
-    lower = np.maximum(centre * (1.0 - pct), 0.0)
-    upper = centre * (1.0 + pct)
+    lower = np.maximum(centre * (1.0 - region.down), 0.0)
+    upper = centre * (1.0 + region.up)
     overrides = opt.get("bounds") or {}
     _channel_list(overrides.keys(), channels, "bounds")
     for ch, spec in overrides.items():
@@ -138,7 +144,10 @@ def _bounds(opt: dict[str, Any], channels: list[str], current: np.ndarray, scale
         allowed = {"lower", "upper", "lower_pct", "upper_pct"}
         extra = set(spec) - allowed
         if extra:
-            raise PlanConstraintError(f"settings.optimizer.bounds.{ch}: unknown keys {sorted(extra)}; use {sorted(allowed)}")
+            raise PlanConstraintError(
+                f"settings.optimizer.bounds.{ch}: unknown keys {join_names(sorted(extra))}; "
+                f"use {join_names(sorted(allowed), 'or')}"
+            )
         if spec.get("lower_pct") is not None:
             lower[c] = max(centre[c] * (1.0 + float(spec["lower_pct"])), 0.0)
         if spec.get("upper_pct") is not None:
@@ -186,12 +195,13 @@ def build_constraints(
     maximise_profit: bool,
     extra_locked: list[str] | None = None,
     mask: np.ndarray | None = None,
+    region: TrustRegion | None = None,
 ) -> PlanConstraints:
     """Resolve ``settings.optimizer`` into :class:`PlanConstraints` for one total budget.
 
     Percentage bounds are taken around the current mix scaled to ``total_budget`` (so the
-    sensitivity curve at -50% budget keeps the same ``bounds_pct`` freedom around a halved
-    mix). Locked channels stay at their *current* spend. ``mask`` (``[C]`` or ``[B, C]`` bool,
+    sensitivity curve at -50% budget keeps the same freedom around a halved mix); ``region`` is
+    the evidence-scaled trust region (default: the plain ``bounds_pct`` box). Locked channels stay at their *current* spend. ``mask`` (``[C]`` or ``[B, C]`` bool,
     False = must not spend) and ``settings.optimizer.exclude`` force spend to zero. The total must
     lie in ``[min_total, total_budget]``; without ``min_total`` a revenue objective spends the
     whole budget and a profit objective may spend less.
@@ -204,7 +214,7 @@ def build_constraints(
     lengths = block_lengths(horizon, n_blocks)
     current_total = float(current.sum()) * horizon
     scale = total_budget / current_total if current_total > 0 else 1.0
-    lower, upper = _bounds(opt, channels, current, scale)
+    lower, upper = _bounds(opt, channels, current, scale, region or trust_region(opt, channels))
     lower = np.tile(lower, (n_blocks, 1))
     upper = np.tile(upper, (n_blocks, 1))
     locked = list(dict.fromkeys(_channel_list(opt.get("locked"), channels, "locked") + list(extra_locked or [])))
@@ -285,11 +295,11 @@ def _infeasible_message(cons: PlanConstraints, labels: list[str]) -> str:
         f"the total must lie between {cons.min_total:.6g} and {cons.total_budget:.6g}",
     ]
     if cons.locked:
-        hints.append(f"locked at current spend: {cons.locked}")
+        hints.append(f"locked at current spend: {join_names(cons.locked)}")
     if cons.off:
-        hints.append(f"switched off: {cons.off}")
+        hints.append(f"switched off: {join_names(cons.off)}")
     if len(labels) > 1:
-        hints.append(f"linear constraints: {labels[1:]}")
+        hints.append(f"linear constraints: {join_names(labels[1:])}")
     return (
         "no spend plan satisfies settings.optimizer: " + "; ".join(hints)
         + ". Widen bounds_pct or the channel bounds, unlock channels, or change the budget."

@@ -5,7 +5,9 @@ The plan maximises, by default, a low quantile (``settings.optimizer.quantile``)
 replicates and poor under the rest loses to one that is good under most. Gradients come from
 torch autograd through ``fitted.media_revenue`` (adstock carry-over from the observed history
 included) and feed scipy's SLSQP with every bound, lock, mask, linear constraint and the total
-as explicit constraints.
+as explicit constraints. How far each channel may move is an evidence-scaled trust region
+(:mod:`mmm_pipeline.core.plan.trust_region`): the ``bounds_pct`` box, wider for channels whose
+ROAS interval is tight.
 
 Two guards keep the recommendation honest. The replicates are split: half choose the plan,
 the other half judge it, so the reported probability that the plan beats the current mix is
@@ -31,6 +33,8 @@ from mmm_pipeline.core.infer.intervals import Interval, harrell_davis_weights, i
 from mmm_pipeline.core.plan.constraints import PlanConstraints, block_lengths, build_constraints, feasible_point
 from mmm_pipeline.core.plan.evaluate import PlanEvaluator
 from mmm_pipeline.core.plan.horizon import current_spend, horizon_periods
+from mmm_pipeline.core.plan.trust_region import trust_region
+from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +82,7 @@ class BudgetPlan:
     start_date: pd.Timestamp | None = None
     freq: str | None = None
     maintain_tolerance: float = 0.05
+    bounds: np.ndarray | None = None  # [2, C] lowest lower and highest upper per-period bound
     notes: list[str] = field(default_factory=list)
     sensitivity: list[dict[str, Any]] = field(default_factory=list)
 
@@ -115,8 +120,15 @@ class BudgetPlan:
                 "recommended_action": action if self.recommended else "maintain",
                 "locked": ch in self.locked,
                 "marginal_return": self.marginal_returns.get(ch),
+                **self._bounds_of(c),
             }
         return out
+
+    def _bounds_of(self, c: int) -> dict[str, float | None]:
+        """Per-period spend range the constraints allowed channel ``c`` (trust region, user bounds, locks)."""
+        if self.bounds is None:
+            return {"lower_per_period": None, "upper_per_period": None}
+        return {"lower_per_period": float(self.bounds[0, c]), "upper_per_period": float(self.bounds[1, c])}
 
     def plan_rows(self) -> list[dict[str, Any]]:
         """``[{period, date, <channel>: spend}]`` for each period of the horizon."""
@@ -220,6 +232,7 @@ class BudgetProblem:
         not_identified: list[str] | None = None,
         mask: np.ndarray | None = None,
         overrides: dict[str, Any] | None = None,
+        evidence: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.opt = {**(settings.get("optimizer") or {}), **(overrides or {})}
         self.data = data
@@ -246,8 +259,11 @@ class BudgetProblem:
         if not_identified and self.opt.get("lock_not_identified", True):
             self.extra_locked = [ch for ch in not_identified if ch in self.channels]
             self.notes.append(
-                f"held at current spend because the data do not identify their returns: {self.extra_locked}"
+                f"held at current spend because the data do not identify their returns: {join_names(self.extra_locked)}"
             )
+        self.region = trust_region(self.opt, self.channels, evidence)
+        if self.region.widened():
+            self.notes.append(self.region.note())
         self.block_lengths = block_lengths(self.horizon, self.n_blocks)
         carry = bool(self.opt.get("count_carryover", True))
         self.evaluator = PlanEvaluator(fitted, data, self.block_lengths, count_carryover=carry)
@@ -294,6 +310,7 @@ class BudgetProblem:
             maximise_profit=self.margin is not None,
             extra_locked=self.extra_locked,
             mask=self.mask,
+            region=self.region,
         )
 
     def solve(self, total_budget: float | None = None, *, start: np.ndarray | None = None) -> BudgetPlan:
@@ -450,6 +467,7 @@ class BudgetProblem:
             start_date=self.start_date,
             freq=self.freq,
             maintain_tolerance=float(self.opt.get("maintain_tolerance", 0.05)),
+            bounds=np.vstack([cons.lower.min(axis=0), cons.upper.max(axis=0)]),
             notes=list(self.notes),
         )
 
@@ -470,11 +488,11 @@ class BudgetProblem:
     def _nothing_to_move(self, cons: PlanConstraints) -> str:
         """Why the plan is the current mix when locks, masks and bounds pin every channel."""
         dark = [ch for c, ch in enumerate(self.channels) if self.current[c] <= 0 and ch not in cons.locked]
-        parts = [f"held at current spend: {cons.locked}"] if cons.locked else []
+        parts = [f"held at current spend: {join_names(cons.locked)}"] if cons.locked else []
         if dark:
-            parts.append(f"no recent spend, so +/-{float(self.opt.get('bounds_pct', 0.3)):.0%} of it is zero: {dark}")
+            parts.append(f"no recent spend, and bounds relative to zero spend are zero: {join_names(dark)}")
         if cons.off:
-            parts.append(f"switched off: {cons.off}")
+            parts.append(f"switched off: {join_names(cons.off)}")
         return "keep the current mix: no channel is free to move (" + "; ".join(parts or ["zero-width bounds"]) + ")"
 
     def _recommendation(self, lift: np.ndarray, prob: float, rev_cur: np.ndarray) -> tuple[bool, str]:
@@ -512,6 +530,7 @@ def optimize_budget(
     not_identified: list[str] | None = None,
     mask: np.ndarray | None = None,
     overrides: dict[str, Any] | None = None,
+    evidence: dict[str, dict[str, Any]] | None = None,
     sensitivity: bool = True,
 ) -> BudgetPlan:
     """Optimise the media plan over the horizon and attach the budget-sensitivity curve.
@@ -521,11 +540,14 @@ def optimize_budget(
     used by objective ``point``. ``not_identified``: channels to hold at current spend
     (``settings.optimizer.lock_not_identified``). ``overrides``: keys that replace
     ``settings.optimizer`` for this call (bounds, locked, linear_constraints ...).
+    ``evidence``: the channels.json mapping (``roas`` interval and ``identified`` per channel);
+    with it, channels whose ROAS is pinned down may move beyond ``bounds_pct``
+    (:mod:`mmm_pipeline.core.plan.trust_region`); without it every channel gets the plain box.
     ``total_budget`` is horizon money; default the current run-rate times the horizon.
     """
     problem = BudgetProblem(
         fitted, data, settings, horizon=horizon, objective=objective, point_model=point_model,
-        not_identified=not_identified, mask=mask, overrides=overrides,
+        not_identified=not_identified, mask=mask, overrides=overrides, evidence=evidence,
     )
     plan = problem.solve(total_budget)
     if sensitivity:

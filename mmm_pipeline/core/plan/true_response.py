@@ -104,6 +104,20 @@ class HillMediaResponse:
         adstocked = (windows * weights).sum(-1)
         return self._hill(adstocked).sum(-1)
 
+    def roas(self, spend: np.ndarray) -> np.ndarray:
+        """``[K, C]`` revenue per unit of spend of each channel over a ``[T, C]`` spend history.
+
+        What channels.json reports as ROAS, for known curves: lets studies hand the optimizer
+        the same kind of evidence a fitted model produces, at a precision they control.
+        """
+        s = np.asarray(spend, dtype=float)
+        padded = np.vstack([np.zeros((self.l_max - 1, s.shape[1])), s])
+        windows = np.lib.stride_tricks.sliding_window_view(padded, self.l_max, axis=0)  # [T, C, L], lag 0 last
+        adstocked = np.einsum("tcl,kcl->ktc", windows, self.adstock_weights()[:, :, ::-1])
+        ratio = (adstocked / self.half_saturation[:, None, :]) ** self.slope[:, None, :]
+        contribution = (self.coefficient[:, None, :] * ratio / (1.0 + ratio)).sum(axis=1)
+        return contribution / np.where(s.sum(axis=0) > 0, s.sum(axis=0), np.nan)
+
     def response_curve(self, channel: str, spend_grid: np.ndarray, data: Any = None) -> np.ndarray:
         """``[K, G]`` steady-state contribution per period at each constant spend."""
         c = self.channel_names.index(channel)

@@ -40,7 +40,7 @@ def budget_plan(context: dg.AssetExecutionContext, config: PlanConfig, feature_t
     limit_threads(settings)
     plan = optimize_budget(bootstrap_ensemble.fitted, feature_table, settings, total_budget=config.total_budget,
                            horizon=config.horizon_periods, objective=config.objective, point_model=nam_model.fitted,
-                           not_identified=channel_returns.not_identified)
+                           not_identified=channel_returns.not_identified, evidence=channel_returns.channels)
     optimal = plan.optimal_totals / plan.horizon
     saturation = {ch: entry.get("saturation_spend") for ch, entry in channel_returns.channels.items()}
     curves = response_curves(bootstrap_ensemble.fitted, feature_table, settings, channel_returns.current_spend,

@@ -146,7 +146,8 @@ def test_nothing_free_to_move_keeps_the_current_mix_and_says_why(media_data, rep
                            sensitivity=False)
     assert not plan.recommended
     assert plan.reason.startswith("keep the current mix: no channel is free to move")
-    assert "['tv']" in plan.reason and "search" in plan.reason
+    assert "bounds relative to zero spend are zero: tv" in plan.reason
+    assert "held at current spend: search, radio and social" in plan.reason
     assert plan.to_dict()["movable_channels"] == []
     np.testing.assert_allclose(plan.optimal, plan.current[None, :] * np.ones_like(plan.optimal), rtol=1e-9)
 
