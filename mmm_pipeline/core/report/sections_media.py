@@ -5,6 +5,7 @@ A not-identified channel is shown with its range and flag only, never a point es
 
 import pandas as pd
 
+from mmm_pipeline.core.infer.price import active_bound_lines
 from mmm_pipeline.core.report import charts_media
 from mmm_pipeline.core.report.chart_style import SUPPORT_PALETTE
 from mmm_pipeline.core.report.context import Context, estimate_cell
@@ -131,6 +132,7 @@ def price_elasticity(ctx: Context) -> str:
     body += table(["category", "elasticity", "1% price increase →"], rows, numeric=(1, 2))
     body += note("The curves apply the average elasticity to price changes of up to ±20%; "
                  "far outside the prices seen in the data they are extrapolation.")
+    body += _bound_notes(ctx.inputs, categories)
     body += _all_elasticities(ctx.inputs)
     return section("price-elasticity", "Price elasticity", body + ctx.extras("price-elasticity"),
                    "How sales respond to price, per category.")
@@ -143,12 +145,25 @@ def _price_effect(iv: dict) -> str:
     return text
 
 
+def _bound_notes(inputs: ReportInputs, categories: dict) -> str:
+    """Estimates that ended at an elasticity bound: the bound, not the data, set them."""
+    elasticities = inputs.elasticities if isinstance(inputs.elasticities, dict) else {}
+    price = inputs.summary.get("price_elasticity") or {}
+    lines = active_bound_lines({"own price by category": {k: v for k, v in price.items() if k in categories},
+                                **{f: v for f, v in elasticities.items() if isinstance(v, dict)}})
+    if not lines:
+        return ""
+    return note("Estimates at an elasticity bound (settings model.elasticity_bounds) are set by the bound, "
+                "not the data: " + "; ".join(lines) + ".")
+
+
 def _all_elasticities(inputs: ReportInputs) -> str:
     elasticities = inputs.elasticities if isinstance(inputs.elasticities, dict) else {}
     rows = []
     for feature, per_node in elasticities.items():
         if isinstance(per_node, dict):
-            rows += [[esc(feature), esc(node), esc(fmt_interval(iv))] for node, iv in per_node.items()]
+            rows += [[esc(feature), esc(node), esc(fmt_interval(iv) + (f" ({iv['note']})" if iv.get("note") else ""))]
+                     for node, iv in per_node.items()]
     if not rows:
         return ""
     tbl = table(["feature", "node", "elasticity (d log sales / d log feature)"], rows, numeric=(2,))

@@ -15,6 +15,7 @@ import pandas as pd
 from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.infer.bootstrap import BootstrapFit, fit_bootstrap
 from mmm_pipeline.core.infer.decomposition import decomposition_frame, decomposition_sums_to_prediction
+from mmm_pipeline.core.infer.price import active_bound_lines, mark_active_bounds, mark_bounds, model_bounds, own_price_feature
 from mmm_pipeline.core.infer.returns import channel_results, elasticity_results, not_identified, price_elasticity
 from mmm_pipeline.core.plan.horizon import current_spend, horizon_periods
 from mmm_pipeline.defs.metadata import json_value, plain, table
@@ -122,8 +123,11 @@ def elasticities(context: dg.AssetExecutionContext, feature_table: ModelData, na
     settings = nam_model.settings
     limit_threads(settings)
     fitted = bootstrap_ensemble.fitted
-    by_feature = elasticity_results(fitted, feature_table, settings)
-    price = price_elasticity(fitted, feature_table, settings)
+    bounds = model_bounds(fitted)
+    by_feature = mark_active_bounds(elasticity_results(fitted, feature_table, settings), bounds)
+    price = mark_bounds(price_elasticity(fitted, feature_table, settings), bounds.get(own_price_feature(feature_table)))
+    for line in active_bound_lines(by_feature):
+        context.log.warning("elasticity bound active: %s", line)
     rows = [{"feature": f, "node": n, **iv} for f, nodes in by_feature.items() for n, iv in nodes.items()]
     return dg.MaterializeResult(value=Elasticities(by_feature, price), metadata={
         "elasticities": table(pd.DataFrame(rows)),

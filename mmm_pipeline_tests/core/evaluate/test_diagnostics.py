@@ -109,4 +109,4 @@ def test_sanity_checks_on_a_fitted_nam():
     assert results["diminishing_returns:media_0"].passed and results["diminishing_returns:media_1"].passed
     share = results["media_share"].metadata["share"]
     assert 0.0 < share < 1.0
-    assert results["price_elasticity:price_0"].metadata["bounds"] == [-3.0, -0.5]
+    assert results["price_elasticity:price_0"].metadata["bounds"] == [-8.0, 0.0]

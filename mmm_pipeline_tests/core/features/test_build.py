@@ -102,7 +102,7 @@ def test_longest_keyword_wins_and_yaml_kind_overrides():
 
 def test_elasticity_bounds_by_name_then_kind():
     settings = deep_merge(load_defaults(), {"model": {"elasticity_bounds": {"discount": [0.0, 2.0]}}})
-    assert elasticity_bounds("price", "decreasing", settings) == (-3.0, -0.5)
+    assert elasticity_bounds("price", "decreasing", settings) == (-8.0, 0.0)
     assert elasticity_bounds("discount", "increasing", settings) == (0.0, 2.0)
     assert elasticity_bounds("TV", "media", settings) is None
 
@@ -111,7 +111,7 @@ def test_price_features_are_per_node(retail):
     _, table, frame, data = retail
     spec = {f.name: f for f in data.features}
     assert not spec["price"].national and spec["price"].kind == "decreasing"
-    assert spec["price"].elasticity_bounds == (-3.0, -0.5)
+    assert spec["price"].elasticity_bounds == (-8.0, 0.0)
     assert not spec["discount"].national and spec["discount"].kind == "increasing"
     assert not spec["cross_price"].national and spec["cross_price"].kind == "increasing"
     assert spec["TV"].national and spec["nps"].national

@@ -307,3 +307,16 @@ def test_hierarchy_and_own_price_feature_are_found_without_naming_rules(results_
     inputs.summary["node_category"] = {"Lens": "Camera", "Tripod": "Camera", "Headphones": "Audio", "Speakers": "Audio"}
     assert node_categories(inputs)["Lens"] == "Camera"
     assert node_categories(load_results(results_factory("with_category_column")))["Tripod"] == "Camera"
+
+
+def test_an_elasticity_at_its_bound_is_reported_beside_the_number(results_factory, undrawn_charts):
+    folder = results_factory()
+    elasticities = json.loads((folder / "elasticities.json").read_text())
+    node = next(iter(elasticities["list_price"]))
+    elasticities["list_price"][node].update(at_bound="upper", bounds=[-8.0, 0.0],
+                                            note="at its upper bound (0): the data would go further")
+    (folder / "elasticities.json").write_text(json.dumps(elasticities))
+    html_path, md_path = render_report(folder)
+    price = _section(html_path.read_text(), "price-elasticity")
+    assert f"list_price for {node}: at its upper bound (0): the data would go further" in price
+    assert "(at its upper bound (0): the data would go further)" in price  # beside the number in the full table
