@@ -6,13 +6,16 @@ in ``configs/defaults.yaml`` that a dataset file may override key by key under `
 Nothing dataset-specific lives in Python, so adding a dataset is a YAML edit.
 """
 
+import codecs
 import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mmm_pipeline.core.config_errors import ConfigError, read_yaml, unknown_settings, validation_problems
+from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +28,10 @@ SHARED_DATA_ENV = "MMM_SHARED_DATA"
 
 Frequency = Literal["daily", "weekly", "monthly"]
 FeatureKind = Literal["media", "decreasing", "increasing", "concave", "free", "linear"]
-
-
-class ConfigError(ValueError):
-    """A dataset or settings file is missing or does not describe a usable dataset."""
+#: settings maps whose keys the user names (channels, feature kinds or names, settings paths,
+#: Optuna arguments); every other key under `settings:` must exist in configs/defaults.yaml
+OPEN_SETTINGS = ("model.keyword_kinds", "model.elasticity_bounds", "model.roas_priors", "optimizer.bounds",
+                 "tuning.space", "tuning.pruner")
 
 
 class _Strict(BaseModel):
@@ -74,6 +77,17 @@ class SourceConfig(_Strict):
     unit_multiplier: float = 1.0  # e.g. 1e7 for spend recorded in crores
     wide: WideLayout | None = None
     ignore_columns: list[str] = Field(default_factory=list)
+    encoding: str | None = None  # of the file's text; None: UTF-8 (a byte-order mark is fine). E.g. cp1252
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"'{value}' is not an encoding Python knows; use e.g. utf-8, cp1252 or latin-1") from None
+        return value
 
     @model_validator(mode="after")
     def _dated_unless_reference(self) -> "SourceConfig":
@@ -170,12 +184,14 @@ class DatasetConfig(_Strict):
         refs += [(f"{r.name}", r.source) for r in self.organic + self.controls + self.brand]
         refs += [(f"event {e.name}", e.source) for e in self.events]
         refs += [(f"fill {f.column}", f.source) for f in self.fill]
-        missing = [f"{what} -> source '{src}'" for what, src in refs if src not in self.sources]
+        missing = [f"{what} reads source '{src}'" for what, src in refs if src not in self.sources]
         if missing:
-            raise ValueError(f"unknown sources: {', '.join(missing)}; known: {sorted(self.sources)}")
+            raise ValueError(f"{join_names(missing)}, which `sources` does not define; "
+                             f"the sources are {join_names(sorted(self.sources))}")
         names = [c.name for c in self.channels]
-        if len(set(names)) != len(names):
-            raise ValueError(f"channel names must be unique, got {names}")
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"channel names must be unique; {join_names(repeated)} appear(s) more than once")
         return self
 
     def source_path(self, source: str) -> Path:
@@ -207,7 +223,7 @@ def dataset_config_path(name_or_path: str | None = None) -> Path:
         path = DATASET_DIR / f"{ref}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in DATASET_DIR.glob("*.yaml"))
-        raise ConfigError(f"dataset '{ref}' not found (looked for {path}); known datasets: {known}")
+        raise ConfigError(f"dataset '{ref}' not found (looked for {path}); the datasets are {join_names(known)}")
     return path
 
 
@@ -223,23 +239,31 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 
 def load_defaults() -> dict[str, Any]:
-    with DEFAULTS_FILE.open() as fh:
-        return yaml.safe_load(fh) or {}
+    return dict(read_yaml(DEFAULTS_FILE).data or {})
 
 
 def load_dataset_config(name_or_path: str | None = None) -> DatasetConfig:
-    """Read and validate a dataset YAML; settings are the defaults merged with its overrides."""
-    path = dataset_config_path(name_or_path)
+    """Read and validate a dataset YAML; settings are the defaults merged with its overrides.
+
+    Every problem (unknown or misspelt keys at any level, settings the defaults do not have,
+    wrong values) is reported at once, each with its line and YAML path.
+    """
+    parsed = read_yaml(dataset_config_path(name_or_path))
+    raw = parsed.data if parsed.data is not None else {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{parsed.path}: a dataset YAML is a mapping of keys (name, sources, channels, ...), "
+                          f"not a {type(raw).__name__}")
+    defaults = load_defaults()
+    overrides = raw.get("settings") or {}
+    problems = unknown_settings(overrides, defaults, OPEN_SETTINGS)
+    raw = {**raw, "config_path": str(parsed.path),
+           "settings": deep_merge(defaults, overrides) if isinstance(overrides, dict) else overrides}
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    raw["settings"] = deep_merge(load_defaults(), raw.get("settings") or {})
-    raw["config_path"] = str(path)
-    try:
-        return DatasetConfig(**raw)
+        config = DatasetConfig(**raw)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: invalid dataset config:\n{exc}") from exc
+        problems = validation_problems(exc, DatasetConfig) + problems
+    parsed.fail(problems)
+    return config
 
 
 def settings_section(config: DatasetConfig, section: str) -> dict[str, Any]:

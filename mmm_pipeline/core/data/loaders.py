@@ -12,10 +12,8 @@ config-referenced columns typed as numbers or text, wide layouts melted to one r
 read at all raises :class:`DataValidationError` listing every problem found.
 """
 
-import difflib
 import hashlib
 import logging
-import re
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +22,14 @@ import pandas as pd
 from mmm_pipeline.core.config import DatasetConfig, SourceConfig
 from mmm_pipeline.core.data import periods
 from mmm_pipeline.core.data.columns import MONEY_ROLES, NUMERIC_ROLES, source_columns
+from mmm_pipeline.core.data.csv_file import read_csv_cells
 from mmm_pipeline.core.data.errors import DataIssue, DataValidationError, display_path, raise_issues
+from mmm_pipeline.core.hints import suggest
+from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
 DATE = "date"
-ROW_INDEX = "csv_line"
-_UNNAMED = re.compile(r"^Unnamed: \d+$")
 
 
 def file_sha256(path: Path) -> str:
@@ -45,16 +44,13 @@ def file_sha256(path: Path) -> str:
 def read_source(config: DatasetConfig, source_name: str) -> pd.DataFrame:
     """Load ``config.sources[source_name]``; see the module docstring for the result's shape."""
     if source_name not in config.sources:
-        raise KeyError(f"dataset '{config.name}' has no source '{source_name}'; sources: {sorted(config.sources)}")
+        raise KeyError(f"dataset '{config.name}' has no source '{source_name}'; "
+                       f"its sources are {join_names(sorted(config.sources))}")
     src = config.sources[source_name]
     path = config.source_path(source_name)
     shown = display_path(path)
     _check_file(path, shown, config, source_name)
-    frame = _read_text(path, src)
-    if frame.empty:
-        raise DataValidationError([DataIssue(
-            "has a header but no data rows", "export the data again; the file was cut off or written empty",
-            file=shown, check="empty_file")])
+    frame = _read_text(path, src, _where(config, source_name))
     issues: list[DataIssue] = []
     frame = _select_rows(frame, src, shown, config, source_name, issues)
     if frame.empty and not issues:
@@ -91,16 +87,6 @@ def read_all_sources(config: DatasetConfig) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def suggest(name: str, candidates: list[str]) -> str:
-    """``" (did you mean 'X'?)"`` for the closest candidate, ignoring case and spacing."""
-    folded = {re.sub(r"[\s._]+", "", c.lower()): c for c in candidates}
-    key = re.sub(r"[\s._]+", "", name.lower())
-    if key in folded:
-        return f" (did you mean '{folded[key]}'?)"
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 def csv_lines(index: pd.Index, mask: np.ndarray | pd.Series) -> tuple[int, ...]:
     """The CSV line numbers of the rows where ``mask`` holds, in file order, without repeats."""
     picked = np.asarray(index)[np.asarray(mask, dtype=bool)]
@@ -123,16 +109,11 @@ def _check_file(path: Path, shown: str, config: DatasetConfig, source_name: str)
         if "${MMM_SHARED_DATA}" in config.sources[source_name].path:
             fix += "; set MMM_SHARED_DATA to the folder holding the shared datasets"
         raise DataValidationError([DataIssue(f"file not found{near}", fix, file=shown, check="missing_file")])
-    if path.stat().st_size == 0 or not path.read_text(errors="replace").strip():
-        raise DataValidationError([DataIssue(
-            "file is empty", "export the data again; a CSV needs a header line and data rows",
-            file=shown, check="empty_file")])
 
 
-def _read_text(path: Path, src: SourceConfig) -> pd.DataFrame:
+def _read_text(path: Path, src: SourceConfig, where: str) -> pd.DataFrame:
     """Everything as stripped text first, so conversion errors can name the offending cells."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=True)
-    frame = frame.rename(columns=lambda c: "" if _UNNAMED.match(str(c)) else str(c).strip())
+    frame = read_csv_cells(path, where, src.encoding)
     unnamed = [c for c in frame.columns if c == ""]
     if unnamed:  # an R / pandas row index: it carries no data and no config can name it
         log.info("%s: dropping %d unnamed row-index column(s)", path.name, len(unnamed))
@@ -140,9 +121,7 @@ def _read_text(path: Path, src: SourceConfig) -> pd.DataFrame:
     ignore = {c.strip() for c in src.ignore_columns}
     frame = frame.drop(columns=[c for c in frame.columns if c in ignore])
     missing_tokens = {""} | {v.strip() for v in src.na_values}
-    frame = frame.apply(lambda s: s.str.strip().mask(lambda v: v.isin(missing_tokens)))
-    frame.index = pd.RangeIndex(2, len(frame) + 2, name=ROW_INDEX)
-    return frame
+    return frame.apply(lambda s: s.str.strip().mask(lambda v: v.isin(missing_tokens)))
 
 
 def _select_rows(frame: pd.DataFrame, src: SourceConfig, shown: str, config: DatasetConfig,

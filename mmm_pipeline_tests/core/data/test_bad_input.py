@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from toy_retail import with_source_path
 
 from mmm_pipeline.core.config import DatasetConfig
 from mmm_pipeline.core.data.errors import DataValidationError
+from mmm_pipeline.core.data.loaders import read_source
 from mmm_pipeline.core.data.modeling_table import load_dataset, prepare_source
 
 
@@ -156,3 +159,138 @@ def test_media_that_does_not_cover_the_sales_dates(toy_paths):
     assert "covers 2016-01-01..2016-03-31" in issue.problem
     assert "30 modelling period(s)" in issue.problem and "2016-04-01" in issue.problem
     assert "window" in issue.fix
+
+
+# --- the file as text: encodings, ragged rows, repeated headers, harmless variants ---------------
+
+def bytes_copy(config: DatasetConfig, tmp_path: Path, edit: Callable[[bytes], bytes]) -> DatasetConfig:
+    """``main`` read from a copy of its file with ``edit`` applied to the raw bytes."""
+    path = tmp_path / "edited_main.csv"
+    path.write_bytes(edit(config.source_path("main").read_bytes()))
+    return with_source_path(config, "main", path)
+
+
+def on_line(line: int, edit: Callable[[bytes], bytes]) -> Callable[[bytes], bytes]:
+    """Apply ``edit`` to one line of the file (header = line 1)."""
+    def apply(data: bytes) -> bytes:
+        lines = data.split(b"\n")
+        lines[line - 1] = edit(lines[line - 1])
+        return b"\n".join(lines)
+    return apply
+
+
+def test_row_with_an_extra_field_names_line_and_field_counts(robyn, tmp_path):
+    err = failure(bytes_copy(robyn, tmp_path, on_line(10, lambda b: b + b",17")))
+    issue = only_issue(err, "ragged_rows")
+    assert issue.rows == (10,) and "header's 12 fields" in issue.problem and "line 10 has 13" in issue.problem
+    assert "edited_main.csv" in str(err) and "quotes" in issue.fix
+
+
+def test_line_cut_short_is_refused_not_padded_with_blanks(robyn, tmp_path):
+    issue = only_issue(failure(bytes_copy(robyn, tmp_path, on_line(7, lambda b: b[:b.index(b",", 20)]))), "ragged_rows")
+    assert issue.rows == (7,) and "line 7 has 2" in issue.problem
+
+
+def test_header_missing_a_name_is_told_apart_from_ragged_rows(robyn, tmp_path):
+    def extra_everywhere(data: bytes) -> bytes:
+        header, *rows = data.rstrip(b"\n").split(b"\n")
+        return b"\n".join([header] + [row + b",0" for row in rows]) + b"\n"
+    issue = only_issue(failure(bytes_copy(robyn, tmp_path, extra_everywhere)), "ragged_rows")
+    assert issue.rows == (1,) and "header (line 1) has 12 fields but every row has 13" in issue.problem
+
+
+def test_undecodable_byte_names_line_likely_encoding_and_the_setting(robyn, tmp_path):
+    fete = on_line(5, lambda b: b.replace(b'"na"', "Fête".encode("cp1252")))
+    issue = only_issue(failure(bytes_copy(robyn, tmp_path, fete)), "bad_encoding")
+    assert issue.rows == (5,) and "0xea" in issue.problem and "Windows-1252" in issue.problem
+    assert "'ê'" in issue.problem
+    assert "`encoding: cp1252`" in issue.fix and "sources.main" in issue.fix and "robyn_weekly.yaml" in issue.fix
+
+
+def test_encoding_setting_reads_a_windows_file(robyn, tmp_path):
+    config = bytes_copy(robyn, tmp_path, on_line(5, lambda b: b.replace(b'"na"', "Fête".encode("cp1252"))))
+    sources = dict(config.sources)
+    sources["main"] = sources["main"].model_copy(update={"encoding": "cp1252"})
+    frame = read_source(config.model_copy(update={"sources": sources}), "main")
+    assert frame.loc[5, "events"] == "Fête"
+
+
+def test_repeated_header_is_refused_naming_both_positions(robyn, tmp_path):
+    err = failure(bytes_copy(robyn, tmp_path, on_line(1, lambda b: b.replace(b'"ooh_S"', b'"tv_S"'))))
+    issue = only_issue(err, "duplicate_column")
+    assert issue.column == "tv_S" and "columns 3 and 4" in issue.problem and "tv_S.1" not in str(err)
+
+
+def test_unclosed_quote_names_the_line_it_opened_on(robyn, tmp_path):
+    issue = only_issue(failure(bytes_copy(robyn, tmp_path, on_line(20, lambda b: b.replace(b'"na"', b'"na')))),
+                       "unreadable_csv")
+    assert issue.rows == (20,) and "never closed" in issue.problem
+
+
+HARMLESS = {
+    "utf-8 byte-order mark": lambda data: b"\xef\xbb\xbf" + data,
+    "windows line endings": lambda data: data.replace(b"\n", b"\r\n"),
+    "spaces around header names": on_line(1, lambda b: b.replace(b'"revenue"', b' "revenue"  ').replace(b'"DATE"', b'" DATE "')),
+    "trailing empty lines": lambda data: data + b"\n\n",
+}
+
+
+@pytest.mark.parametrize("variant", HARMLESS)
+def test_harmless_variants_load_exactly_like_the_original(robyn, tmp_path, variant):
+    expected = read_source(robyn, "main")
+    pd.testing.assert_frame_equal(read_source(bytes_copy(robyn, tmp_path, HARMLESS[variant]), "main"), expected)
+
+
+# --- property: a mangled file loads exactly like the original or fails naming the file ----------
+
+BREAKING = ("drop a delimiter", "double a delimiter", "insert a non-UTF-8 byte", "cut a line short")
+HARMLESS_KINDS = ("byte-order mark", "windows line endings", "spaces around a header name", "trailing empty line")
+
+
+def mangle(good: bytes, breaking: tuple[str, int, int, int] | None, harmless: set[str]) -> bytes:
+    """``good`` (an unquoted CSV) with at most one breaking edit and any of the harmless ones."""
+    lines = good.rstrip(b"\n").split(b"\n")
+    if breaking is not None:
+        kind, line_pick, position_pick, byte = breaking
+        i = line_pick % len(lines)
+        line = lines[i]
+        comma = [k for k, c in enumerate(line) if c == ord(",")][position_pick % line.count(b",")]
+        lines[i] = {
+            "drop a delimiter": line[:comma] + line[comma + 1:],
+            "double a delimiter": line[:comma] + b"," + line[comma:],
+            "insert a non-UTF-8 byte": line[:comma] + bytes([byte]) + line[comma:],
+            "cut a line short": line[:comma],
+        }[kind]
+    if "spaces around a header name" in harmless:
+        names = lines[0].split(b",")
+        names[len(names) // 2] = b"  " + names[len(names) // 2] + b" "
+        lines[0] = b",".join(names)
+    eol = b"\r\n" if "windows line endings" in harmless else b"\n"
+    text = eol.join(lines) + eol + (eol if "trailing empty line" in harmless else b"")
+    return (b"\xef\xbb\xbf" if "byte-order mark" in harmless else b"") + text
+
+
+@pytest.fixture(scope="module")
+def unquoted_robyn(robyn, tmp_path_factory) -> tuple[DatasetConfig, bytes, pd.DataFrame]:
+    """Robyn's main file rewritten without quotes, its config and what the loader makes of it."""
+    path = tmp_path_factory.mktemp("good") / "good_main.csv"
+    pd.read_csv(robyn.source_path("main"), dtype=str, keep_default_na=False).to_csv(path, index=False)
+    config = with_source_path(robyn, "main", path)
+    return config, path.read_bytes(), read_source(config, "main")
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(breaking=st.none() | st.tuples(st.sampled_from(BREAKING), st.integers(0, 10_000), st.integers(0, 100),
+                                      st.integers(0x80, 0xFF)),
+       harmless=st.sets(st.sampled_from(HARMLESS_KINDS)))
+def test_mangled_file_loads_identically_or_fails_naming_the_file(unquoted_robyn, tmp_path, breaking, harmless):
+    config, good, expected = unquoted_robyn
+    path = tmp_path / "mangled_main.csv"
+    path.write_bytes(mangle(good, breaking, harmless))
+    mangled = with_source_path(config, "main", path)
+    if breaking is None:
+        pd.testing.assert_frame_equal(read_source(mangled, "main"), expected)
+        return
+    with pytest.raises(DataValidationError) as err:
+        read_source(mangled, "main")
+    assert "mangled_main.csv" in str(err.value)
