@@ -85,6 +85,26 @@ def _plain_list(values: np.ndarray) -> list[float | None]:
     return [_plain(v) for v in np.asarray(values, dtype=float).reshape(-1)]
 
 
+def at_least(iv: Interval, rel_se: float, floor: float | None = 0.0) -> Interval:
+    """``iv`` widened to at least ``mean ± z·rel_se·|mean|`` (``z`` of its level), the width the
+    information in the data supports; never narrowed. ``floor`` clips the lower end (ROAS,
+    contribution and marginal ROAS of a media channel cannot be negative by construction).
+
+    The bootstrap percentile interval measures how the regularised estimate moves across
+    resampled periods; the information bound measures how far any unbiased estimate must be
+    allowed to move. Where the regularisation holds the replicates together, the second is
+    wider and is what the data can support; where the estimate is non-linear or skewed, the
+    bootstrap is wider and keeps that shape. Taking the outer envelope keeps both honest.
+    """
+    if not (math.isfinite(iv.mean) and rel_se >= 0):
+        return iv
+    half = float(stats.norm.ppf(0.5 + iv.level / 2.0)) * rel_se * abs(iv.mean) if math.isfinite(rel_se) else math.inf
+    lo, hi = min(iv.lo, iv.mean - half), max(iv.hi, iv.mean + half)
+    if floor is not None:
+        lo = max(lo, floor)
+    return Interval(iv.mean, lo, hi, iv.level)
+
+
 def identification(roas: Interval, max_half_width: float = 0.5) -> tuple[bool, str]:
     """Whether the data pin a channel's ROAS down, and if not, a reason a person can act on.
 

@@ -7,19 +7,25 @@ only summarises across them.
 """
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from mmm_pipeline.core.features.model_data import ModelData
-from mmm_pipeline.core.infer.intervals import Interval, identification, interval, interval_dict
+from mmm_pipeline.core.infer.information import ChannelInformation
+from mmm_pipeline.core.infer.intervals import Interval, at_least, identification, interval, interval_dict
 
 log = logging.getLogger(__name__)
 
 #: channel_summary columns reported as intervals in channels.json
 INTERVAL_COLUMNS = ("spend", "contribution", "share", "roas", "mroas")
+#: channels.json columns widened to at least the information bound (same relative error as ROAS:
+#: contribution is ROAS x spend; marginal ROAS is taken to be as uncertain as ROAS)
+WIDENED_COLUMNS = ("contribution", "roas", "mroas")
 #: saturation_params entries already reported as their own channels.json fields
 REPORTED_ELSEWHERE = ("decay", "saturation_spend")
 #: kinds whose elasticity d log y / d log x is meaningful (0/1 events and Fourier terms are not)
@@ -136,19 +142,26 @@ def channel_results(
     current_spend_per_period: np.ndarray,
     train_mask: np.ndarray | None = None,
     fold_stability: Mapping[str, float] | None = None,
+    information: Mapping[str, ChannelInformation] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """channels.json: per channel returns with intervals, identification, adstock and saturation.
 
     ``current_spend_per_period`` is :func:`mmm_pipeline.core.plan.horizon.current_spend`, so the
-    channel table and the optimizer compare against the same run-rate. A channel is identified
-    when its ROAS interval passes :func:`identification` *and* its spend passes
-    :func:`data_identifiability` (``train_mask``: the periods the model was fitted on) *and*,
-    when ``fold_stability`` (the walk-forward coefficients of variation) is given, its ROAS and
-    elasticity vary across folds by no more than ``gate.max_elasticity_cv``.
+    channel table and the optimizer compare against the same run-rate. ``information``
+    (:func:`mmm_pipeline.core.infer.information.channel_information` of the final model) widens
+    the ROAS, contribution and marginal-ROAS intervals to at least what the data support
+    (:func:`at_least`) and decides whether the data or the model's assumptions pin the channel
+    down. A channel is identified when the data do (see :func:`information_verdict`), its
+    widened ROAS interval passes :func:`identification`, its spend passes
+    :func:`data_identifiability` (``train_mask``: the periods the model was fitted on) and, only
+    where its own information does not already settle it, its ROAS and elasticity are stable
+    across walk-forward folds (``fold_stability``, see :func:`fold_instability`).
     """
     boot = settings.get("bootstrap") or {}
     level = float(boot.get("level", 0.95))
     max_half = float(boot.get("not_identified_half_width", 0.5))
+    max_prior = float(boot.get("max_prior_share", 0.5))
+    z = float(stats.norm.ppf(0.5 + level / 2.0))
     form = ((settings.get("model") or {}).get("media") or {}).get("saturation", "hill")
     flat = summary_long(fitted.channel_summary(data))
     adstock = np.asarray(fitted.adstock_weights(), dtype=float)  # [K, C, L]
@@ -159,13 +172,23 @@ def channel_results(
     channels = list(data.channel_names)
     out: dict[str, dict[str, Any]] = {}
     for c, ch in enumerate(channels):
-        entry: dict[str, Any] = {col: interval_dict(_per_channel(flat, ch, col), level) for col in INTERVAL_COLUMNS}
-        roas = interval(_per_channel(flat, ch, "roas"), level)
-        identified, reason = identification(roas, max_half)
-        extra = [spend_reasons.get(ch, ""), fold_instability(ch, fold_stability, settings)]
+        info = (information or {}).get(ch)
+        rel_se = info.rel_se_data if info is not None else 0.0
+        entry: dict[str, Any] = {}
+        for col in INTERVAL_COLUMNS:
+            iv = interval(_per_channel(flat, ch, col), level)
+            entry[col] = (at_least(iv, rel_se) if col in WIDENED_COLUMNS else iv).to_dict()
+        roas = at_least(interval(_per_channel(flat, ch, "roas"), level), rel_se)
+        first = information_verdict(info, max_prior)
+        identified, reason = (False, first) if first else identification(roas, max_half)
+        settled = info is not None and not first and z * rel_se <= max_half
+        extra = [spend_reasons.get(ch, ""), "" if settled else fold_instability(ch, fold_stability, settings)]
         if any(extra):
             identified = False
             reason = "; ".join(r for r in (reason, *extra) if r)
+        if info is not None:
+            entry["information"] = info.to_dict()
+        entry["evidence"] = "data" if identified else "none"
         entry["saturation_spend"] = _robust_number(_per_channel(flat, ch, "saturation_spend"))
         entry["mroas_one_spend"] = _robust_number(_per_channel(flat, ch, "mroas_one_spend"))
         entry["current_spend_per_period"] = float(current_spend_per_period[c])
@@ -185,12 +208,34 @@ def channel_results(
     return out
 
 
+def information_verdict(info: ChannelInformation | None, max_prior_share: float) -> str:
+    """Why the information says the data do not pin a channel down, or "" when they might.
+
+    Two failures the bootstrap cannot see: the data carry no information at all on the
+    channel's return (its effect can be traded for another driver's), or most of the
+    precision comes from the model's assumptions — regularisation, bounds, priors — so the
+    replicates agree because the assumptions do, not because the data do.
+    """
+    if info is None:
+        return ""
+    if not math.isfinite(info.rel_se_data):
+        return ("the data carry no information on its return: its effect can be traded for another channel, "
+                "the season, the trend or a control without changing the fit")
+    if info.prior_share > max_prior_share:
+        return (f"{info.prior_share:.0%} of the precision of its ROAS comes from the model's assumptions "
+                "(regularisation, bounds, priors) rather than from the data")
+    return ""
+
+
 def fold_instability(channel: str, fold_stability: Mapping[str, float] | None, settings: dict[str, Any]) -> str:
     """Why a channel's estimate is not stable enough to act on, or "" when it is.
 
     The bootstrap resamples one training window; walk-forward refits show whether the answer
     survives a different window. A channel whose ROAS or elasticity swings across folds by more
-    than the gate's elasticity-CV threshold is not identified, whatever its bootstrap interval.
+    than the gate's elasticity-CV threshold is not identified — unless its own information
+    already pins it down (:func:`channel_results` skips this check then): early folds train on
+    a fraction of the history, so their spread says how little a short window knows, not that
+    the full history is unreliable.
     """
     if not fold_stability:
         return ""

@@ -20,6 +20,7 @@ from mmm_pipeline.core.model.fitted import FittedNAM
 from mmm_pipeline.core.model.nam import NAM, NAMConfig, member_seeds
 from mmm_pipeline.core.model.scaling import DTYPE, ModelInputs, fit_scalers, prepare_inputs
 from mmm_pipeline.core.train.errors import require_enough_periods
+from mmm_pipeline.core.train.experiments import prepare_experiments
 from mmm_pipeline.core.train.losses import TERMS, LossContext, loss_terms, roas_bounds, total_loss
 from mmm_pipeline.core.train.strategies import Schedule
 from mmm_pipeline.core.transforms.saturation import check_form, resolve_bounds
@@ -27,7 +28,7 @@ from mmm_pipeline.core.transforms.saturation import check_form, resolve_bounds
 log = logging.getLogger(__name__)
 
 LOSS_DEFAULTS = {"constraint": 1.0, "hierarchy": 1.0, "smoothness": 0.01, "elasticity": 1.0, "roas_prior": 0.0,
-                 "spend_share": 0.0, "l2": 1e-4}
+                 "spend_share": 0.0, "experiments": 1.0, "l2": 1e-4}
 
 
 class BatchedAdam:
@@ -202,7 +203,21 @@ def _loss_context(model: NAM, inputs: ModelInputs, window: TrainingWindow, data:
         elastic=elastic,
         soft_constraints=any(f.family == "free" and f.direction != 0 for f in model.cfg.features),
         deviation_slices=model.deviation_slices(),
+        experiments=prepare_experiments(data.experiments, data, window.train_mask, model.scalers.media_scale,
+                                        model.scalers.target_mean, model.cfg.l_max, model.cfg.n_models),
     )
+
+
+def penalty_context(model: NAM, inputs: ModelInputs, data: ModelData, train_mask: np.ndarray, settings: dict) -> LossContext:
+    """The loss context a fit on ``train_mask`` used, rebuilt for a fitted model (one member).
+
+    The information computation evaluates the same penalties the trainer minimised, at the
+    fitted parameters, to tell how much of a channel's precision they supply.
+    """
+    train_s = dict(settings.get("training") or {})
+    mask = np.asarray(train_mask, dtype=bool)
+    window = _window(mask, np.ones((model.cfg.n_models, len(mask))), float(train_s.get("validation_fraction", 0.1)))
+    return _loss_context(model, inputs, window, data, dict(settings.get("model") or {}), dict(settings.get("loss") or {}))
 
 
 def _has_annealed_terms(ctx: LossContext) -> bool:

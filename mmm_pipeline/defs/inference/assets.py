@@ -15,6 +15,7 @@ import pandas as pd
 from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.infer.bootstrap import BootstrapFit, fit_bootstrap
 from mmm_pipeline.core.infer.decomposition import decomposition_frame, decomposition_sums_to_prediction
+from mmm_pipeline.core.infer.information import channel_information
 from mmm_pipeline.core.infer.price import active_bound_lines, mark_active_bounds, mark_bounds, model_bounds, own_price_feature
 from mmm_pipeline.core.infer.returns import channel_results, elasticity_results, not_identified, price_elasticity
 from mmm_pipeline.core.plan.horizon import current_spend, horizon_periods
@@ -86,8 +87,9 @@ def channel_returns(context: dg.AssetExecutionContext, feature_table: ModelData,
     fitted = bootstrap_ensemble.fitted
     horizon = horizon_periods(settings, feature_table.frequency)
     current = current_spend(feature_table, horizon)
+    information = channel_information(nam_model.fitted, feature_table, nam_model.train_mask, settings)
     channels = channel_results(fitted, feature_table, settings, current, train_mask=nam_model.train_mask,
-                               fold_stability=walk_forward_summary.summary.stability)
+                               fold_stability=walk_forward_summary.summary.stability, information=information)
     decomposition = decomposition_frame(fitted, feature_table)
     error = decomposition_sums_to_prediction(fitted, feature_table, decomposition)
     tolerance = DECOMPOSITION_RTOL * max(1.0, float(np.abs(feature_table.y).max()))

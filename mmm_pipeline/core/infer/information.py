@@ -1,0 +1,298 @@
+"""How much the data, and how much the model's own assumptions, pin down each channel's return.
+
+The bootstrap refits the model on resampled periods, but every replicate shares the same
+regularisers, bounds and starting point. Where the data say little, the replicates agree with
+each other because the assumptions decide, and the interval is narrow for the wrong reason.
+The Fisher information of the fit says what the data alone can support: by the Cramér-Rao
+bound no unbiased estimator of a channel's ROAS has a smaller variance than
+``g' F⁻¹ g`` (``g`` the gradient of ROAS in the parameters, ``F`` the information).
+
+Computed here for the fitted NAM (one member), all from autograd:
+
+- ``F_data = J' J / σ²`` (Gauss-Newton; ``J`` the Jacobian of the scaled prediction over the
+  training periods, every other parameter of the model included, so what a control curve or
+  the trend can absorb is profiled out), divided by a long-run-variance factor
+  ``(1 + ρ) / (1 - ρ)`` for the residuals' lag-1 autocorrelation ``ρ``: autocorrelated noise
+  carries less information than its count of periods suggests.
+- ``F_total = F_data + H_pen``: the curvature the regularisers add (hierarchy, smoothness,
+  weight decay, elasticity bounds, ROAS priors — the trainer's own penalties, in the same
+  likelihood units) and parameters sitting at a bound held fixed, as a bound does.
+- per channel: the ROAS standard error under each, and the *prior share*
+  ``1 - var_total / var_data``: how much of the precision the assumptions supply.
+
+Directions the data cannot see at all (eigenvalues of ``F`` that are numerically zero) give an
+infinite standard error when the ROAS moves along them, never a silently dropped term.
+"""
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from mmm_pipeline.core.features.model_data import ModelData
+from mmm_pipeline.core.model.fitted import FittedNAM
+from mmm_pipeline.core.model.nam import NAM, NAMConfig
+from mmm_pipeline.core.model.scaling import ModelInputs
+
+log = logging.getLogger(__name__)
+
+#: eigenvalues below this fraction of the largest are directions the fit cannot see
+EIGEN_TOLERANCE = 1e-9
+#: a ROAS gradient with more than this share of its norm in unseen directions is not estimable
+NULL_SHARE = 1e-3
+#: a bounded parameter within this share of its range from a bound is "at its bound"
+AT_BOUND = 0.01
+#: largest residual autocorrelation credited when widening for it (keeps the factor <= 19)
+MAX_RHO = 0.9
+#: outputs (or parameter directions) per batched pass
+CHUNK = 256
+
+
+@dataclass(frozen=True)
+class ChannelInformation:
+    """What the information says about one channel's ROAS (relative standard errors)."""
+
+    roas: float  # the fitted model's ROAS (level of the delta-method linearisation)
+    rel_se_data: float  # standard error / ROAS from the data alone (inf: the data do not see it)
+    rel_se_total: float  # ... with the regularisers, priors and active bounds included
+    at_bounds: tuple[str, ...] = field(default_factory=tuple)  # its parameters held by a bound
+
+    @property
+    def prior_share(self) -> float:
+        """Share of the ROAS precision supplied by the model's assumptions rather than the data."""
+        if not math.isfinite(self.rel_se_data):
+            return 1.0
+        if self.rel_se_data <= 0 or not math.isfinite(self.rel_se_total):
+            return 0.0
+        return float(min(1.0, max(0.0, 1.0 - (self.rel_se_total / self.rel_se_data) ** 2)))
+
+    def to_dict(self) -> dict:
+        return {
+            "roas_model": _finite(self.roas),
+            "roas_rel_se": _finite(self.rel_se_data),
+            "roas_se": _finite(self.rel_se_data * abs(self.roas)),
+            "roas_rel_se_with_priors": _finite(self.rel_se_total),
+            "prior_share": round(self.prior_share, 4),
+            "at_bounds": list(self.at_bounds),
+        }
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+# ---------------------------------------------------------------------------- batched autograd
+
+
+def _copies(model: NAM, k: int) -> NAM:
+    """A K-member NAM with the same configuration: K independent copies of one parameter row."""
+    return NAM(NAMConfig(**{**model.cfg.__dict__, "n_models": k}), model.scalers)
+
+
+def output_jacobian(model: NAM, inputs: ModelInputs, theta: torch.Tensor, rows: np.ndarray) -> torch.Tensor:
+    """``[R, D]`` derivative of the scaled prediction at flat positions ``rows`` of ``[T, N]``.
+
+    Members are independent, so member ``k`` of a K-copy batch differentiates output
+    ``rows[k]``: one backward pass gives K Jacobian rows (the custom autograd functions of the
+    saturation curves rule out ``torch.func``).
+    """
+    out = torch.zeros(len(rows), theta.numel(), dtype=torch.float64)
+    big = _copies(model, min(CHUNK, len(rows)))
+    for start in range(0, len(rows), CHUNK):
+        idx = torch.as_tensor(rows[start : start + CHUNK])
+        k = len(idx)
+        flat = theta.expand(k, -1).clone().requires_grad_(True)
+        if k != big.cfg.n_models:
+            big = _copies(model, k)
+        eta = big(inputs, flat=flat, detail=False).eta.reshape(k, -1)
+        (grad,) = torch.autograd.grad(eta[torch.arange(k), idx].sum(), flat)
+        out[start : start + k] = grad.double()
+    return out
+
+
+def channel_roas(model: NAM, out, spend_total: torch.Tensor) -> torch.Tensor:
+    """``[K, C]`` revenue per unit of spend of each channel over the periods of ``out``."""
+    m = torch.as_tensor(model.scalers.target_mean, dtype=out.eta.dtype)
+    if model.cfg.target_scale == "log":
+        yhat = torch.exp(out.eta) * m  # [K, T, N]
+        share = -torch.expm1(-out.saturation.unsqueeze(2) * out.media.amplitude.unsqueeze(1))
+        revenue = torch.einsum("ktn,ktnc->kc", yhat, share)
+    else:
+        revenue = torch.einsum("ktc,knc,n->kc", out.saturation, out.media.amplitude, m)
+    return revenue / spend_total.clamp_min(1e-12)
+
+
+def roas_gradient(model: NAM, inputs: ModelInputs, theta: torch.Tensor, spend_total: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """ROAS ``[C]`` of the parameters ``theta`` and its gradient ``[C, D]`` (member c, channel c)."""
+    c = len(spend_total)
+    flat = theta.expand(c, -1).clone().requires_grad_(True)
+    out = _copies(model, c)(inputs, flat=flat, detail=False)
+    roas = channel_roas(model, out, torch.as_tensor(spend_total, dtype=out.eta.dtype))
+    own = roas[torch.arange(c), torch.arange(c)]
+    (grad,) = torch.autograd.grad(own.sum(), flat)
+    return own.detach().double().numpy(), grad.double().numpy()
+
+
+def penalty_hessian(model: NAM, inputs: ModelInputs, ctx, theta: torch.Tensor, step: float = 1e-3) -> np.ndarray:
+    """``[D, D]`` Hessian of the trainer's penalties (every term but the fit) at ``theta``.
+
+    Central differences of the autograd gradient, one parameter direction per member, so no
+    second derivative of the custom saturation functions is needed. Symmetrised and clipped to
+    its positive part.
+    """
+    from mmm_pipeline.core.train.losses import loss_terms, total_loss
+
+    d = theta.numel()
+    hess = np.zeros((d, d))
+    ctx.report_constraints = True
+    for start in range(0, d, CHUNK // 2):
+        dirs = np.arange(start, min(start + CHUNK // 2, d))
+        k = len(dirs)
+        shift = torch.zeros(2 * k, d, dtype=theta.dtype)
+        shift[torch.arange(k), torch.as_tensor(dirs)] = step
+        shift[torch.arange(k, 2 * k), torch.as_tensor(dirs)] = -step
+        big = _copies(model, 2 * k)
+        with torch.no_grad():
+            big.flat.copy_(theta.expand(2 * k, -1) + shift)
+        big.flat.requires_grad_(True)
+        _broadcast_context(ctx, 2 * k)
+        out = big(inputs, detail=False)
+        terms = loss_terms(big, out, inputs, ctx)
+        penalty = total_loss(terms, ctx.weights, 1.0) - terms["fit"]
+        (grad,) = torch.autograd.grad(penalty.sum(), big.flat)
+        grad = grad.double().numpy()
+        hess[dirs] = (grad[:k] - grad[k:]) / (2 * step)
+    _broadcast_context(ctx, 1)
+    return positive_part(hess)
+
+
+def positive_part(matrix: np.ndarray) -> np.ndarray:
+    """The nearest positive semi-definite matrix: negative curvature (a penalty's concave part,
+    finite-difference noise) is not information and must not cancel what the data supply."""
+    values, vectors = np.linalg.eigh(0.5 * (matrix + matrix.T))
+    return (vectors * np.clip(values, 0.0, None)) @ vectors.T
+
+
+def _broadcast_context(ctx, k: int) -> None:
+    """Repeat the one-member loss context for ``k`` members (weights are per member)."""
+    for name in ("fit_w", "val_w", "spend_money"):
+        value = getattr(ctx, name)
+        if value is not None:
+            setattr(ctx, name, value[:1].expand(k, *value.shape[1:]))
+    ctx.elastic_weights = None
+
+
+# ---------------------------------------------------------------------------- linear algebra
+
+
+def quadratic_forms(info: np.ndarray, grads: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """``g' F⁻¹ g`` for every row ``g`` of ``grads``, infinite where ``g`` reaches a direction
+    ``F`` does not see (the function is not estimable from this information).
+
+    A direction is unseen when its eigenvalue is below ``EIGEN_TOLERANCE`` times ``scale``
+    (default: the largest eigenvalue). Pass the data's own scale when ``F`` includes a stiff
+    prior, so the prior's curvature does not make the data's weaker directions look unseen.
+    """
+    info = 0.5 * (info + info.T)
+    values, vectors = np.linalg.eigh(info)
+    top = max(float(values.max(initial=0.0)) if scale is None else scale, 1e-300)
+    seen = values > EIGEN_TOLERANCE * top
+    coef = grads @ vectors  # [C, D]
+    var = (coef[:, seen] ** 2 / values[seen]).sum(-1)
+    norms = np.linalg.norm(grads, axis=1)
+    unseen = np.linalg.norm(coef[:, ~seen], axis=1)
+    var[(unseen > NULL_SHARE * norms) & (norms > 0)] = np.inf
+    return var
+
+
+def residual_variance(resid: np.ndarray, jac: np.ndarray) -> float:
+    """Residual variance with the degrees of freedom the fit used (rank of its Jacobian)."""
+    n = resid.size
+    rank = int(np.linalg.matrix_rank(jac, tol=None)) if jac.size else 0
+    return float((resid**2).sum() / max(n - rank, n // 2, 1))
+
+
+def long_run_factor(resid: np.ndarray) -> float:
+    """``(1 + ρ) / (1 - ρ)`` for the mean lag-1 autocorrelation ``ρ`` of ``resid [T, N]`` (>= 1)."""
+    r = resid - resid.mean(0, keepdims=True)
+    num = (r[1:] * r[:-1]).sum()
+    den = (r**2).sum()
+    rho = float(np.clip(num / den if den > 0 else 0.0, 0.0, MAX_RHO))
+    return (1.0 + rho) / (1.0 - rho)
+
+
+# ---------------------------------------------------------------------------- the model
+
+
+def _bounded_positions(model: NAM, theta: torch.Tensor) -> dict[int, tuple[str, str]]:
+    """Flat positions of media parameters at a bound: ``{position: (channel, which parameter)}``."""
+    cfg = model.cfg
+    if not model.index["media"]:
+        return {}
+    channels = [cfg.features[i].name for i in model.index["media"]]
+    ent = model.layout.entries
+    found: dict[int, tuple[str, str]] = {}
+    for key, label in (("media.adstock", "carry-over"), ("media.saturation", "saturation")):
+        e = ent[key]
+        raw = theta[e.offset : e.offset + int(np.prod(e.shape))].reshape(e.shape)
+        p = torch.sigmoid(raw)
+        for c, j in zip(*torch.nonzero((p < AT_BOUND) | (p > 1 - AT_BOUND), as_tuple=True)):
+            found[e.offset + int(c) * e.shape[1] + int(j)] = (channels[int(c)], label)
+    return found
+
+
+def channel_information(fitted: FittedNAM, data: ModelData, train_mask: np.ndarray, settings: dict
+                        ) -> dict[str, ChannelInformation]:
+    """Per channel, the ROAS precision from the data alone and with the model's assumptions.
+
+    ``fitted`` is the final model (its first member is used); ``train_mask`` the periods it was
+    fitted on. ROAS is over all of ``data``'s periods, as in channels.json; the standard errors
+    are relative, so they apply to the reported ROAS whatever its definition details.
+    """
+    from mmm_pipeline.core.train.trainer import penalty_context
+
+    model = fitted.model
+    if not model.index["media"]:
+        return {}
+    mask = np.asarray(train_mask, dtype=bool)
+    inputs = fitted.inputs(data)
+    single = fitted.member(0).model if fitted.n_models > 1 else model
+    theta = single.flat.detach()[0].clone()
+    t, n = inputs.n_periods, inputs.n_nodes
+    rows = (np.flatnonzero(mask)[:, None] * n + np.arange(n)[None, :]).reshape(-1)
+    jac = output_jacobian(single, inputs, theta, rows)
+    with torch.no_grad():
+        eta = single(inputs, detail=False).eta[0].double().numpy()
+    resid = (inputs.y_scaled.double().numpy() - eta)[mask]
+    jac_np = jac.numpy()
+    sigma2 = residual_variance(resid, jac_np)
+    factor = long_run_factor(resid)
+    f_data = jac_np.T @ jac_np / (sigma2 * factor)
+    roas, grads = roas_gradient(single, inputs, theta, np.asarray(data.spend, dtype=float).sum(0))
+    var_data = quadratic_forms(f_data, grads)
+
+    ctx = penalty_context(single, inputs, data, mask, settings)
+    h_pen = penalty_hessian(single, inputs, ctx, theta) * ctx.n_obs / (2.0 * sigma2)
+    f_total = f_data + h_pen
+    held = _bounded_positions(single, theta)
+    free = np.setdiff1d(np.arange(theta.numel()), np.fromiter(held, dtype=int, count=len(held)))
+    data_scale = float(np.linalg.eigvalsh(f_data).max(initial=0.0))
+    var_total = quadratic_forms(f_total[np.ix_(free, free)], grads[:, free], data_scale)
+
+    names = [single.cfg.features[i].name for i in single.index["media"]]
+    out = {}
+    for c, ch in enumerate(names):
+        scale = abs(roas[c]) if roas[c] != 0 else np.nan
+        out[ch] = ChannelInformation(
+            roas=float(roas[c]),
+            rel_se_data=float(np.sqrt(var_data[c]) / scale) if np.isfinite(scale) else math.inf,
+            rel_se_total=float(np.sqrt(var_total[c]) / scale) if np.isfinite(scale) else math.inf,
+            at_bounds=tuple(sorted({what for owner, what in held.values() if owner == ch})),
+        )
+    log.info("information: σ² %.3g, long-run factor %.2f, %d parameters, %d rows; relative ROAS SE %s",
+             sigma2, factor, theta.numel(), len(rows),
+             ", ".join(f"{ch} {v.rel_se_data:.2f}/{v.rel_se_total:.2f}" for ch, v in out.items()))
+    return out
