@@ -67,7 +67,7 @@ class SourceConfig(_Strict):
     path: str
     date: DateSpec | None = None  # only reference tables (no time axis) leave it out
     frequency: Frequency | None = None
-    kind: Literal["fact", "media", "brand", "calendar", "reference"] = "fact"
+    kind: Literal["fact", "media", "brand", "calendar", "reference", "experiments"] = "fact"
     required_columns: list[str] = Field(default_factory=list)
     na_values: list[str] = Field(default_factory=list)
     thousands: str | None = None
@@ -91,7 +91,8 @@ class SourceConfig(_Strict):
 
     @model_validator(mode="after")
     def _dated_unless_reference(self) -> "SourceConfig":
-        if self.kind != "reference" and (self.date is None or self.frequency is None):
+        # experiments carry their own start and end dates (docs/experiments.md)
+        if self.kind not in ("reference", "experiments") and (self.date is None or self.frequency is None):
             raise ValueError(f"source {self.path}: `date` and `frequency` are required for kind {self.kind}")
         return self
 

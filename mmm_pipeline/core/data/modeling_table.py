@@ -74,6 +74,8 @@ def load_dataset(config: DatasetConfig) -> LoadedDataset:
     fills: dict[str, dict[str, int]] = {}
     issues: list[DataIssue] = []
     for name in config.sources:
+        if config.sources[name].kind == "experiments":  # not a table: read with the features (data/experiments.py)
+            continue
         try:
             sources[name], fills[name] = prepare_source(config, name)
         except DataValidationError as exc:

@@ -20,9 +20,10 @@ from pandera.typing import Series
 from mmm_pipeline.core.config import DatasetConfig
 from mmm_pipeline.core.data import periods
 from mmm_pipeline.core.data.columns import ColumnUse, source_columns
-from mmm_pipeline.core.data.errors import DataValidationError, display_path
+from mmm_pipeline.core.data.errors import DataIssue, DataValidationError, display_path
 from mmm_pipeline.core.data.loaders import DATE
 from mmm_pipeline.core.data.schema_errors import failure_issues
+from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
@@ -252,3 +253,123 @@ def validate_modeling_table(config: DatasetConfig, table: pd.DataFrame) -> pd.Da
         uses = {c: ColumnUse(c, r, c) for c, r in modeling_table_columns(config).items()}  # type: ignore[arg-type]
         raise DataValidationError(failure_issues(exc.failure_cases, table, config, f"modelling table of {config.name}",
                                           uses, [DATE, "node"], config.frequency, csv=False)) from None
+
+
+class ExperimentTable(pa.DataFrameModel):
+    """Lift tests after :mod:`~mmm_pipeline.core.data.experiments` parsed them, one row per test.
+
+    The data-dependent checks (channels, nodes, the dates the data cover) read ``metadata``,
+    which :func:`validate_experiments` fills for the dataset at hand.
+    """
+
+    channel: Series[str] = pa.Field(nullable=False)
+    start: Series[pd.Timestamp] = pa.Field(nullable=False)
+    end: Series[pd.Timestamp] = pa.Field(nullable=False)
+    node: Series[object] = pa.Field(nullable=True)
+    lift: Series[float] = pa.Field(nullable=False)
+    lift_se: Series[float] = pa.Field(nullable=False, gt=0)
+    spend_multiplier: Series[float] = pa.Field(nullable=True, ge=0)
+    spend_change: Series[float] = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+        metadata = {"channels": [], "nodes": [], "first": None, "last": None}
+
+    @pa.dataframe_check(name="known_channel")
+    def known_channel(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["channel"].isin(cls.__config__.metadata["channels"])
+
+    @pa.dataframe_check(name="known_node")
+    def known_node(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["node"].isna() | df["node"].isin(cls.__config__.metadata["nodes"])
+
+    @pa.dataframe_check(name="end_not_before_start")
+    def end_not_before_start(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["end"] >= df["start"]
+
+    @pa.dataframe_check(name="within_data")
+    def within_data(cls, df: pd.DataFrame) -> Series[bool]:
+        meta = cls.__config__.metadata
+        return (df["start"] >= meta["first"]) & (df["end"] <= meta["last"])
+
+    @pa.dataframe_check(name="one_spend_change")
+    def one_spend_change(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["spend_multiplier"].notna() ^ df["spend_change"].notna()
+
+    @pa.dataframe_check(name="changes_spend")
+    def changes_spend(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["spend_multiplier"] != 1.0) & (df["spend_change"] != 0.0)
+
+    @pa.dataframe_check(name="no_overlap")
+    def no_overlap(cls, df: pd.DataFrame) -> Series[bool]:
+        """False on every test that shares days with another test of its channel in its node
+        (a whole-market test overlaps every node): the two results would count one effect twice."""
+        clash = pd.Series(False, index=df.index)
+        for _, group in df.groupby("channel", sort=False):
+            rows = list(group.itertuples())
+            for i, a in enumerate(rows):
+                for b in rows[i + 1:]:
+                    same_place = pd.isna(a.node) or pd.isna(b.node) or a.node == b.node
+                    if same_place and a.start <= b.end and b.start <= a.end:
+                        clash[a.Index] = clash[b.Index] = True
+        return ~clash
+
+
+#: check -> (column, problem, fix) of a failed experiments check
+_EXPERIMENT_FAILURES: dict[str, tuple[str | None, str, str]] = {
+    "known_channel": ("channel", "names a channel the dataset does not have",
+                      "use one of the channel names of the dataset YAML: {channels}"),
+    "known_node": ("node", "names a node the data do not have",
+                   "leave `node` blank for a whole-market test, or use one of {nodes}"),
+    "end_not_before_start": ("end", "ends before it starts", "swap or correct the start and end dates"),
+    "within_data": ("start", "runs outside the dates the data cover ({first} to {last})",
+                    "drop the test or extend the data to cover it: the model cannot predict a window it has no data for"),
+    "one_spend_change": ("spend_multiplier", "needs exactly one of spend_multiplier and spend_change",
+                         "give the multiplier of business-as-usual spend (0 go-dark, 1.2 for +20%) or the money "
+                         "added per period, not both and not neither"),
+    "changes_spend": ("spend_multiplier", "describes no change of spend (multiplier 1 or change 0)",
+                      "a test that changes nothing measures nothing: correct the spend change or drop the row"),
+    "no_overlap": ("start", "overlaps another test of the same channel in the same node",
+                   "keep one result per channel, node and day (combine the overlapping tests into one)"),
+    "not_nullable": (None, "is blank", "fill it in; `lift_se` may instead come from `lift_lower` and `lift_upper`"),
+    "greater_than": ("lift_se", "standard error is zero or negative",
+                     "give the standard error of the measured lift (> 0), or its 95% interval with upper above lower"),
+    "greater_than_or_equal_to": ("spend_multiplier", "is negative", "a spend multiplier is 0 (go-dark) or more"),
+}
+
+
+def validate_experiments(frame: pd.DataFrame, where: str, channels: list[str], nodes: list[str],
+                         first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
+    """Check parsed lift tests against the dataset; every failing row is named by CSV line."""
+    meta = {"channels": list(channels), "nodes": list(nodes), "first": first, "last": last}
+    model = type("DatasetExperimentTable", (ExperimentTable,),
+                 {"__module__": __name__, "Config": type("Config", (), {"strict": False, "metadata": meta})})
+    try:
+        return model.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        raise DataValidationError(_experiment_issues(exc.failure_cases, frame, where, meta)) from None
+
+
+def _experiment_issues(failures: pd.DataFrame, frame: pd.DataFrame, where: str, meta: dict) -> list[DataIssue]:
+    words = {"channels": join_names(meta["channels"], "or"), "nodes": join_names(meta["nodes"], "or"),
+             "first": str(pd.Timestamp(meta["first"]).date()), "last": str(pd.Timestamp(meta["last"]).date())}
+    row_checks = failures["schema_context"].eq("DataFrameSchema")
+    groups = [(None, check, g) for check, g in failures[row_checks].groupby("check", sort=False)]
+    groups += [(column, check, g) for (column, check), g in failures[~row_checks].groupby(["column", "check"], sort=False)]
+    issues = []
+    for column, check, group in groups:
+        name = str(check).split(":")[0].split("(")[0]
+        col, problem, fix = _EXPERIMENT_FAILURES.get(name, (None, f"failed check {check}", "correct the row"))
+        col = str(column) if column is not None else col
+        lines = tuple(sorted({int(i) for i in group["index"].dropna()}))
+        examples = tuple(_shown(frame.loc[i, col]) for i in lines[:5] if col in frame and i in frame.index)
+        issues.append(DataIssue(f"{len(lines)} test(s): {problem.format(**words)}", fix.format(**words), where, col,
+                                lines, examples, f"experiment_{name}"))
+    return issues
+
+
+def _shown(value: Any) -> str:
+    """A cell as the person typed it: dates as dates, numbers without numpy's type name."""
+    if isinstance(value, pd.Timestamp):
+        return str(value.date())
+    return "blank" if pd.isna(value) else f"{value:g}" if isinstance(value, float) else repr(str(value))

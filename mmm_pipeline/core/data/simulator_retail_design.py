@@ -11,12 +11,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mmm_pipeline.core.data.simulator_experiments import LiftTestDesign
+
 RETAIL_SEED = 20220701
 RETAIL_L_MAX = 14
 CRORE = 1.0e7
 START, END = "2022-07-01", "2025-06-30"
 NOISE_COMMON_SD, NOISE_NODE_SD = 0.03, 0.06
 SEASON_PEAK_DAY = 300.0  # late October: the festive season
+#: past lift tests shipped with the data (experiments.csv): whole-market geo tests scaled to the
+#: market, four weeks each, on three large channels the sales history alone cannot separate
+RETAIL_EXPERIMENTS = (
+    LiftTestDesign("TV", "2023-10-02", 28, 0.0),
+    LiftTestDesign("Sponsorship", "2024-02-05", 28, 0.5),
+    LiftTestDesign("Online marketing", "2024-06-03", 28, 0.0),
+)
+#: standard error of each measured lift as a share of its true size (a well-powered geo test)
+RETAIL_EXPERIMENT_SE = (0.2, 0.25, 0.15)
 
 
 @dataclass(frozen=True)

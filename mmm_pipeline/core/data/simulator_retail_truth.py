@@ -20,11 +20,15 @@ from mmm_pipeline.core.data.simulator_retail_design import (
     NODES,
     NOISE_COMMON_SD,
     NOISE_NODE_SD,
+    RETAIL_EXPERIMENT_SE,
+    RETAIL_EXPERIMENTS,
     RETAIL_L_MAX,
 )
+from mmm_pipeline.core.data.simulator_experiments import simulate_lift_tests
 from mmm_pipeline.core.data.simulator_truth import (
     TRUTH_SCHEMA_VERSION,
     Simulation,
+    TrueModel,
     finalise_media_truth,
     media_truth_entry,
     sig,
@@ -52,6 +56,9 @@ def retail_outputs(name: str, seed: int, inp: "RetailInputs", resp: "RetailRespo
     }
     contributions = _contribution_table(inp.dates, gmv, noiseless, components, channels)
     truth = _truth(name, seed, inp, resp, components, noiseless, gmv, contributions)
+    tables["experiments.csv"] = simulate_lift_tests(
+        TrueModel.from_truth(truth), inp.spend, inp.dates, "daily", list(RETAIL_EXPERIMENTS), RETAIL_EXPERIMENT_SE,
+        seed).drop(columns="true_lift")
     return Simulation(
         shape="retail_daily", name=name, seed=seed, frequency="daily", dates=inp.dates,
         nodes=[n.name for n in NODES], node_category=[n.category for n in NODES], channels=channels,
@@ -238,7 +245,7 @@ def _dataset_yaml(name: str) -> dict[str, Any]:
     raw = yaml.safe_load(shipped.read_text())
     raw["name"] = name
     for key, filename in {"main": "sales_daily.csv", "media": "media_investment.csv", "nps": "monthly_nps.csv",
-                          "special_sale": "special_sale.csv"}.items():
+                          "special_sale": "special_sale.csv", "experiments": "experiments.csv"}.items():
         raw["sources"][key]["path"] = filename
     raw["truth_file"] = "truth.json"
     raw["licence"] = "LICENSE"

@@ -7,10 +7,13 @@ never sees statistics of data it was not trained on.
 """
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from mmm_pipeline.core.data.experiments import LiftTests
 
 FeatureKind = Literal["media", "decreasing", "increasing", "concave", "free", "linear"]
 Block = Literal["pricing", "marketing", "brand", "temporal"]
@@ -48,7 +51,8 @@ class ModelData:
     Shapes: ``X`` is ``[T, N, F]``, ``y`` is ``[T, N]``; ``T`` periods in ``dates`` order,
     ``N`` hierarchy nodes (one node called ``"total"`` without a hierarchy), ``F`` features
     in ``features`` order. ``spend`` columns of media features are the raw money spent in
-    that period at the modelling frequency.
+    that period at the modelling frequency. ``experiments`` are lift tests dated in calendar
+    time, so a slice in time keeps them and each fit uses those inside its training window.
     """
 
     dates: pd.DatetimeIndex
@@ -61,6 +65,7 @@ class ModelData:
     target_name: str
     dataset: str = ""
     meta: dict = field(default_factory=dict)
+    experiments: "LiftTests | None" = None
 
     def __post_init__(self) -> None:
         t, n, f = self.X.shape

@@ -12,7 +12,7 @@ which is what makes 200 replicates affordable.
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Literal
 
 import numpy as np
@@ -138,6 +138,8 @@ def fit_bootstrap(
         raise ValueError(f"train_mask has shape {mask.shape}, expected ({len(data.dates)},) to match the data's periods")
     block = resolve_block_length(boot, data.frequency, int(mask.sum()))
     weights = masked_bootstrap_weights(mask, k, block, seed, scheme)
+    if data.experiments is not None:  # each replicate sees its own draw of every measured lift
+        data = replace(data, experiments=data.experiments.draws(k, seed))
     if fit is None:
         from mmm_pipeline.core.train.trainer import fit_nam as fit
     if boot.get("member_init"):

@@ -18,6 +18,11 @@
 - roas_prior: squared relative distance of each channel's ROAS outside
   ``settings.model.roas_priors[channel] = [lo, hi]``.
 - spend_share: Robyn's DECOMP.RSSD, ``sqrt(sum_c (effect share - spend share)^2)``.
+- experiments: ``(sigma^2 / n) * sum_e z_e^2`` with ``z_e`` the standardised residual of lift
+  test ``e`` (:mod:`mmm_pipeline.core.train.experiments`) and ``sigma^2`` the current fit MSE
+  (detached). The fit term is ``sum r^2 / n``, so fit + experiments is ``2 sigma^2 / n`` times
+  the negative Gaussian log-likelihood of sales and tests together: at weight 1 a test counts
+  exactly as much as its standard error says, whatever the size of the sales history.
 """
 
 from dataclasses import dataclass
@@ -29,8 +34,9 @@ from mmm_pipeline.core.model.hierarchy import deviation_penalty
 from mmm_pipeline.core.model.nam import NAM, NAMOutput
 from mmm_pipeline.core.model.scaling import DTYPE, ModelInputs
 from mmm_pipeline.core.model.shapes import knot_violations, roughness
+from mmm_pipeline.core.train.experiments import ExperimentInputs, experiment_residuals
 
-TERMS = ("fit", "constraint", "hierarchy", "smoothness", "elasticity", "roas_prior", "spend_share", "l2")
+TERMS = ("fit", "constraint", "hierarchy", "smoothness", "elasticity", "roas_prior", "spend_share", "experiments", "l2")
 ANNEALED = ("constraint", "elasticity", "roas_prior", "spend_share")
 
 
@@ -53,6 +59,7 @@ class LossContext:
     deviation_slices: tuple = (slice(0, 0), slice(0, 0), None)  # NAM.deviation_slices()
     report_constraints: bool = True  # compute the (by-construction zero) constraint penalty this step
     elastic_weights: dict | None = None  # elasticity_weights(), refreshed by the trainer (None: now)
+    experiments: ExperimentInputs | None = None  # lift tests inside the training periods
 
 
 def weighted_mse(eta: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -144,6 +151,15 @@ def media_penalties(out: NAMOutput, ctx: LossContext, log_scale: bool, need: dic
     return roas_pen, share_pen
 
 
+def experiment_penalty(model: NAM, out: NAMOutput, inputs: ModelInputs, ctx: LossContext,
+                       fit: torch.Tensor) -> torch.Tensor:
+    """``[K]`` the lift tests' Gaussian likelihood on the fit term's scale (module docstring)."""
+    if ctx.experiments is None:
+        return torch.zeros_like(fit)
+    z = experiment_residuals(model, model.flat, inputs, ctx.experiments, out.eta)
+    return fit.detach() / ctx.n_obs * z.pow(2).sum(-1)
+
+
 def weight_decay(out: NAMOutput) -> torch.Tensor:
     """``[K]`` squared effective output weights of the shape networks and linear slopes.
 
@@ -176,6 +192,7 @@ def loss_terms(model: NAM, out: NAMOutput, inputs: ModelInputs, ctx: LossContext
     terms["elasticity"] = elasticity_penalty(out, inputs, ctx, log_scale)
     need = {"roas_prior": w["roas_prior"] > 0 and bool((~torch.isnan(ctx.roas_lo)).any()), "spend_share": w["spend_share"] > 0}
     terms["roas_prior"], terms["spend_share"] = media_penalties(out, ctx, log_scale, need)
+    terms["experiments"] = experiment_penalty(model, out, inputs, ctx, terms["fit"])
     terms["l2"] = weight_decay(out)
     if ctx.val_w is not None:
         with torch.no_grad():
@@ -186,7 +203,7 @@ def loss_terms(model: NAM, out: NAMOutput, inputs: ModelInputs, ctx: LossContext
 def total_loss(terms: dict[str, torch.Tensor], weights: dict[str, float], anneal: float) -> torch.Tensor:
     """``[K]`` weighted sum of the terms (see module docstring)."""
     total = terms["fit"] + weights["l2"] * terms["l2"]
-    for name in ("constraint", "hierarchy", "smoothness", "elasticity", "roas_prior", "spend_share"):
+    for name in ("constraint", "hierarchy", "smoothness", "elasticity", "roas_prior", "spend_share", "experiments"):
         factor = anneal if name in ANNEALED else 1.0
         if weights[name] > 0:  # nan_to_num: a by-construction constraint term is only computed every few steps
             total = total + weights[name] * factor * torch.nan_to_num(terms[name])

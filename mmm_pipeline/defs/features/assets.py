@@ -9,6 +9,7 @@ against the training window.
 import dagster as dg
 import pandas as pd
 
+from mmm_pipeline.core.data.experiments import with_lift_tests
 from mmm_pipeline.core.features.build import build_feature_frame, to_model_data
 from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.features.multicollinearity import collinearity_report
@@ -75,7 +76,7 @@ def feature_table(context: dg.AssetExecutionContext, dataset: DatasetResource,
                   modeling_table: pd.DataFrame):
     config = dataset.load()
     frame = build_feature_frame(modeling_table, config)
-    data = to_model_data(frame, config)
+    data = with_lift_tests(to_model_data(frame, config), config)
     fold_plan = data_fold_plan(data, config.settings)
     months = fold_plan.keys
     context.log.info("walk-forward: %s", fold_plan.describe())
@@ -96,6 +97,7 @@ def feature_table(context: dg.AssetExecutionContext, dataset: DatasetResource,
         "n_folds": dg.MetadataValue.int(len(months)),
         "fold_plan": dg.MetadataValue.text(fold_plan.describe()),
         "holdout_periods": dg.MetadataValue.int(config.holdout.periods),
+        "experiments": json_value(list(data.experiments.label) if data.experiments is not None else []),
     }
     context.log.info("%s: %d periods x %d nodes x %d features; %d walk-forward folds", config.name, t, n, f, len(months))
     return dg.MaterializeResult(
