@@ -6,7 +6,8 @@ Two shapes, both seeded and reproducible byte for byte:
   multi-category e-commerce retailer in the DT Mart file layout (daily sales per
   sub-category with MRP and discount, monthly media in crores, monthly NPS, sale calendar);
 * ``weekly`` (:func:`simulate_weekly`): a Robyn-like single-market weekly frame for
-  parameter-recovery tests.
+  parameter-recovery tests; ``design=`` (``--design``) draws one of four marketing situations
+  instead (weak, informative, confounded, mediated) for the identification benchmark.
 
 Each writes its input CSVs plus ``truth.json`` (parameters, ROAS, shares, elasticities,
 response curves) and ``truth_contributions.csv`` (true per-period components). The truth is
@@ -39,7 +40,7 @@ from mmm_pipeline.core.data.simulator_truth import (
     geometric_weights,
     hill,
 )
-from mmm_pipeline.core.data.simulator_weekly import simulate_weekly
+from mmm_pipeline.core.data.simulator_weekly import WEEKLY_DESIGNS, simulate_weekly
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,11 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"random seed (retail_daily default {RETAIL_SEED}, the shipped data; weekly default 1)")
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default data/retail_daily, or data/sim_weekly_s<seed>)")
-    parser.add_argument("--weeks", type=int, default=None, help="weekly: number of weeks (default 156)")
+    parser.add_argument("--weeks", type=int, default=None,
+                        help="weekly: number of weeks (default 156; a design's own length with --design)")
+    parser.add_argument("--design", choices=list(WEEKLY_DESIGNS), default=None,
+                        help="weekly: a marketing situation instead of the default flighted data: "
+                             + "; ".join(f"{d.name} ({d.weeks} weeks): {d.title}" for d in WEEKLY_DESIGNS.values()))
     parser.add_argument("--noise", type=float, default=None, help="weekly: noise sd as a fraction of mean revenue")
     parser.add_argument("--media-share", type=float, default=None, help="weekly: media share of revenue")
     parser.add_argument("--name", default=None, help="dataset name written into truth.json and the YAML")
@@ -172,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         args_in = args_in[1:]
     args = _parser().parse_args(args_in)
     kwargs: dict[str, Any] = {}
-    weekly_only = {"weeks": "n_weeks", "noise": "noise", "media_share": "media_share"}
+    weekly_only = {"weeks": "n_weeks", "noise": "noise", "media_share": "media_share", "design": "design"}
     for flag, key in weekly_only.items():
         if getattr(args, flag) is not None:
             if args.shape != "weekly":

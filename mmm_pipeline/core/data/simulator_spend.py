@@ -82,3 +82,14 @@ def peak_coefficients(amplitudes: list[float], peak_days: list[float]) -> list[t
         phase = 2.0 * np.pi * k * day / 365.25
         pairs.append((amp * np.sin(phase), amp * np.cos(phase)))
     return pairs
+
+
+def flight_levels(rng: np.random.Generator, on: np.ndarray, sd: float) -> np.ndarray:
+    """``[n]`` a lognormal level per burst of ``on`` (mean 1), zero in the dark runs.
+
+    Test-and-learn plans vary the weight of each burst on purpose, so a channel is seen at
+    several spend levels and the curvature of its response is visible, not only on versus off.
+    """
+    burst = np.cumsum(np.diff(np.r_[0.0, on]) > 0)  # 1 in the first burst, 2 in the second, ...
+    levels = np.exp(rng.normal(-sd**2 / 2, sd, size=max(int(burst[-1]), 1)))
+    return np.where(on > 0, levels[np.maximum(burst - 1, 0)], 0.0)
