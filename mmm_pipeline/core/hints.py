@@ -11,14 +11,18 @@ from collections.abc import Iterable
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate ``name`` most likely meant: the same letters ignoring case and ``_ . space``
-    first (``TV spend`` for ``tv_spend``), otherwise the closest spelling, otherwise None."""
+    first (``TV spend`` for ``tv_spend``), then the closest spelling, then the shortest name that
+    starts with it (``price`` for ``price_change``); None when nothing is close."""
     options = [str(c) for c in candidates]
     folded = {re.sub(r"[\s._]+", "", c.lower()): c for c in options}
     key = re.sub(r"[\s._]+", "", str(name).lower())
     if key in folded:
         return folded[key]
     close = difflib.get_close_matches(str(name), options, n=1, cutoff=0.6)
-    return close[0] if close else None
+    if close:
+        return close[0]
+    longer = sorted((c for f, c in folded.items() if key and f.startswith(key)), key=len)  # `price` for `price_change`
+    return longer[0] if longer else None
 
 
 def suggest(name: str, candidates: Iterable[str], mark: str = "'") -> str:

@@ -6,7 +6,8 @@ with an interval and a probability of beating what actually ran. Replaying recen
 rather than forecasting keeps every other input (seasonality, NPS, the base) at values the
 model has seen, which isolates the effect of the change itself.
 
-Scenarios come from ``settings.scenarios`` (a list in the dataset YAML) plus four built-ins.
+Scenarios come from ``settings.scenarios`` (a list in the dataset YAML) plus four built-ins,
+whose channels and events are picked by the name fragments in ``settings.builtin_scenarios``.
 Keys of a scenario (all optional but ``name``)::
 
     name: tv_blackout
@@ -27,8 +28,10 @@ from typing import Any
 import numpy as np
 
 from mmm_pipeline.core.features.model_data import ModelData
+from mmm_pipeline.core.hints import suggest
 from mmm_pipeline.core.infer.intervals import interval_dict, probability_positive
 from mmm_pipeline.core.plan.horizon import horizon_periods
+from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +39,6 @@ ALLOWED_KEYS = {
     "name", "description", "channels", "all_channels", "price_change", "discount_change",
     "discount_multiplier", "events", "periods",
 }
-#: channel-name fragments that mark a digital channel (for the built-in "aggressive digital")
-DIGITAL_KEYWORDS = ("digital", "online", "sem", "search", "social", "facebook", "display", "affiliate", "video", "content")
-#: feature-name fragments that mark a festival / sale event (for the built-in "festival push")
-FESTIVAL_KEYWORDS = ("sale", "festival", "holiday", "diwali", "promo", "event")
-#: a festival push lasts about two weeks
-FESTIVAL_WINDOW = {"daily": 14, "weekly": 2, "monthly": 1}
 MAX_DISCOUNT = 0.95
 
 
@@ -69,14 +66,24 @@ def event_features(data: ModelData) -> list[str]:
     return out
 
 
+def _named_like(names: list[str], fragments: list[str]) -> list[str]:
+    """The names containing any of the fragments, ignoring case."""
+    return [n for n in names if any(str(k).lower() in n.lower() for k in fragments)]
+
+
 def builtin_scenarios(data: ModelData, settings: dict[str, Any]) -> list[dict[str, Any]]:
-    """The four standard scenarios, each only when the dataset has what it changes."""
+    """The four standard scenarios, each only when the dataset has what it changes.
+
+    Which channels count as digital and which events as festivals is matched by the name
+    fragments of ``settings.builtin_scenarios`` (configs/defaults.yaml), not written here.
+    """
+    picks = dict(settings.get("builtin_scenarios") or {})
     out: list[dict[str, Any]] = []
-    digital = [ch for ch in data.channel_names if any(k in ch.lower() for k in DIGITAL_KEYWORDS)]
+    digital = _named_like(data.channel_names, picks.get("digital_keywords") or [])
     if digital:
         out.append({
             "name": "aggressive_digital",
-            "description": f"digital channels ({', '.join(digital)}) at 150% of actual spend",
+            "description": f"digital channels ({join_names(digital)}) at 150% of actual spend",
             "channels": {ch: 1.5 for ch in digital},
         })
     if price_features(data):
@@ -86,15 +93,15 @@ def builtin_scenarios(data: ModelData, settings: dict[str, Any]) -> list[dict[st
             premium["discount_multiplier"] = 0.5
             premium["description"] = "list prices 5% higher and discounts halved"
         out.append(premium)
-    festivals = [e for e in event_features(data) if any(k in e.lower() for k in FESTIVAL_KEYWORDS)]
+    festivals = _named_like(event_features(data), picks.get("festival_keywords") or [])
+    periods = int((picks.get("festival_periods") or {}).get(data.frequency, 1))
     if festivals:
         out.append({
             "name": "festival_push",
-            "description": f"{', '.join(festivals)} switched on with all media at 120% for the last "
-            f"{FESTIVAL_WINDOW.get(data.frequency, 1)} periods",
+            "description": f"{join_names(festivals)} switched on with all media at 120% for the last {periods} periods",
             "events": {e: True for e in festivals},
             "all_channels": 1.2,
-            "periods": FESTIVAL_WINDOW.get(data.frequency, 1),
+            "periods": periods,
         })
     return out
 
@@ -102,12 +109,15 @@ def builtin_scenarios(data: ModelData, settings: dict[str, Any]) -> list[dict[st
 def _check(spec: dict[str, Any], data: ModelData, where: str) -> None:
     if not spec.get("name"):
         raise ScenarioError(f"{where}: every scenario needs a `name`")
-    unknown = set(spec) - ALLOWED_KEYS
+    unknown = sorted(set(spec) - ALLOWED_KEYS)
     if unknown:
-        raise ScenarioError(f"{where} ('{spec['name']}'): unknown keys {sorted(unknown)}; allowed: {sorted(ALLOWED_KEYS)}")
+        hints = "".join(suggest(k, sorted(ALLOWED_KEYS), "`") for k in unknown)
+        raise ScenarioError(f"{where} ('{spec['name']}'): unknown key(s) {join_names(unknown)}{hints}; a scenario "
+                            f"takes {join_names(sorted(ALLOWED_KEYS))}")
     bad = [ch for ch in (spec.get("channels") or {}) if ch not in data.channel_names]
     if bad:
-        raise ScenarioError(f"{where} ('{spec['name']}'): unknown channels {bad}; channels are {data.channel_names}")
+        raise ScenarioError(f"{where} ('{spec['name']}'): unknown channel(s) {join_names(bad)}"
+                            f"{suggest(bad[0], data.channel_names)}; the channels are {join_names(data.channel_names)}")
     for ch, mult in (spec.get("channels") or {}).items():
         if float(mult) < 0:
             raise ScenarioError(f"{where} ('{spec['name']}'): multiplier for {ch} must be >= 0, got {mult}")
@@ -120,7 +130,8 @@ def _check(spec: dict[str, Any], data: ModelData, where: str) -> None:
     events = event_features(data)
     bad = [e for e in (spec.get("events") or {}) if e not in events]
     if bad:
-        raise ScenarioError(f"{where} ('{spec['name']}'): unknown events {bad}; 0/1 event features are {events}")
+        raise ScenarioError(f"{where} ('{spec['name']}'): unknown event(s) {join_names(bad)}; the 0/1 event features "
+                            f"are {join_names(events) or 'none'}")
     periods = spec.get("periods")
     if periods is not None and not 1 <= int(periods) <= len(data.dates):
         raise ScenarioError(f"{where} ('{spec['name']}'): periods must be between 1 and {len(data.dates)}, got {periods}")
@@ -136,7 +147,8 @@ def resolve_scenarios(data: ModelData, settings: dict[str, Any], include_builtin
     names = [s["name"] for s in configured]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise ScenarioError(f"settings.scenarios: duplicate names {dupes}")
+        raise ScenarioError(f"settings.scenarios: {join_names(dupes)} name(s) more than one scenario; "
+                            "give each scenario its own name")
     out = [dict(s, source="settings") for s in configured]
     if include_builtin:
         for spec in builtin_scenarios(data, settings):
@@ -202,7 +214,7 @@ def run_scenarios(
         window_spend = spend[-periods:].sum(axis=0)
         idle = [ch for ch, m in (spec.get("channels") or {}).items()
                 if float(m) != 1.0 and window_spend[data.channel_names.index(ch)] <= 0]
-        notes = [f"{', '.join(idle)} spent nothing in the window, so changing {'its' if len(idle) == 1 else 'their'} "
+        notes = [f"{join_names(idle)} spent nothing in the window, so changing {'its' if len(idle) == 1 else 'their'} "
                  "spend changes nothing"] if idle else []
         results.append({
             "name": spec["name"],

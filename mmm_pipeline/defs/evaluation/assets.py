@@ -17,7 +17,7 @@ from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.train.fold_ensemble import build_fold_ensemble, ensemble_frame, ensemble_settings
 from mmm_pipeline.core.train.walk_forward import make_folds, prediction_table
 from mmm_pipeline.defs.charts import png_markdown
-from mmm_pipeline.defs.metadata import frame_metadata, json_value, plain, table
+from mmm_pipeline.defs.metadata import frame_metadata, json_value, plain, readable, table
 from mmm_pipeline.defs.resources import DatasetResource
 from mmm_pipeline.defs.runtime import limit_threads
 from mmm_pipeline.defs.training.assets import TrainedModel
@@ -80,9 +80,9 @@ def residual_diagnostics(context: dg.AssetExecutionContext, feature_table: Model
     for note in result.notes:
         context.log.warning(note)
     return dg.MaterializeResult(value=ResidualOutcome(result, in_sample, plot), metadata={
-        "durbin_watson": plain(result.durbin_watson),
-        "breusch_pagan_p": plain(result.breusch_pagan_p),
-        "normality_p": plain(result.normality_p),
+        "durbin_watson": readable(result.durbin_watson),
+        "breusch_pagan_p": readable(result.breusch_pagan_p),
+        "normality_p": readable(result.normality_p),
         "acf": json_value(result.acf[:10]),
         "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in result.notes) or "_none_"),
         "residual_plot": dg.MetadataValue.md(png_markdown(plot, "residuals")),

@@ -19,7 +19,7 @@ from mmm_pipeline.core.infer.information import channel_information
 from mmm_pipeline.core.infer.price import active_bound_lines, mark_active_bounds, mark_bounds, model_bounds, own_price_feature
 from mmm_pipeline.core.infer.returns import channel_results, elasticity_results, not_identified, price_elasticity
 from mmm_pipeline.core.plan.horizon import current_spend, horizon_periods
-from mmm_pipeline.defs.metadata import json_value, plain, table
+from mmm_pipeline.defs.metadata import json_value, plain, readable, table
 from mmm_pipeline.defs.resources import DatasetResource
 from mmm_pipeline.defs.runtime import limit_threads
 from mmm_pipeline.defs.training.assets import TrainedModel, WalkForwardOutcome
@@ -99,7 +99,7 @@ def channel_returns(context: dg.AssetExecutionContext, feature_table: ModelData,
     check = dg.AssetCheckResult(
         check_name="decomposition_sums_to_prediction", passed=bool(error <= tolerance),
         description=f"max |base + drivers - prediction| = {error:.3g} (tolerance {tolerance:.3g})",
-        metadata={"max_abs_error": plain(error), "tolerance": plain(tolerance)},
+        metadata={"max_abs_error": readable(error), "tolerance": readable(tolerance)},
     )
     value = ChannelReturns(channels, current, horizon, decomposition, unidentified)
     return dg.MaterializeResult(value=value, check_results=[check], metadata={

@@ -12,7 +12,7 @@ from mmm_pipeline.core.plan.optimizer import optimize_budget
 from mmm_pipeline.core.plan.scenarios import run_scenarios
 from mmm_pipeline.core.plan.sensitivity import response_curves
 from mmm_pipeline.defs.inference.assets import ChannelReturns
-from mmm_pipeline.defs.metadata import json_value, plain, table
+from mmm_pipeline.defs.metadata import json_value, readable, table
 from mmm_pipeline.defs.runtime import limit_threads
 from mmm_pipeline.defs.training.assets import TrainedModel
 
@@ -51,8 +51,8 @@ def budget_plan(context: dg.AssetExecutionContext, config: PlanConfig, feature_t
     return dg.MaterializeResult(value=BudgetPlanOutcome(allocation, curves), metadata={
         "recommended": bool(plan.recommended),
         "reason": plan.reason,
-        "probability_beats_current": plain(plan.probability_beats_current),
-        "total_budget": plain(plan.total_budget),
+        "probability_beats_current": readable(plan.probability_beats_current),
+        "total_budget": readable(plan.total_budget),
         "horizon_periods": plan.horizon,
         "lift": json_value(allocation["lift"]),
         "channels": table(actions),

@@ -27,7 +27,7 @@ from mmm_pipeline.core.train.walk_forward import (
     holdout_mask,
 )
 from mmm_pipeline.defs.charts import loss_curves_png, png_markdown
-from mmm_pipeline.defs.metadata import json_value, plain, table
+from mmm_pipeline.defs.metadata import json_value, plain, readable, table
 from mmm_pipeline.defs.partitions import FOLD_PARTITIONS
 from mmm_pipeline.defs.resources import DatasetResource
 from mmm_pipeline.defs.runtime import limit_threads
@@ -119,7 +119,7 @@ def tuning_study(context: dg.AssetExecutionContext, config: TuningConfig, datase
         "study_name": result.study_name,
         "storage": str(result.storage_url),
         "objective": result.objective,
-        "best_value": plain(result.best_value),
+        "best_value": readable(result.best_value),
         "best_settings_override": json_value(result.best_settings_override),
         "tuning_folds": json_value(result.months),
         "trials": table(trials),
@@ -202,7 +202,7 @@ def walk_forward_summary(context: dg.AssetExecutionContext, dataset: DatasetReso
             continue
         checks.append(dg.AssetCheckResult(
             check_name=name, passed=bool(c.passed), severity=severity, description=c.message,
-            metadata={"value": plain(c.value), "threshold": plain(c.threshold), "op": c.op, "margin": plain(c.margin)},
+            metadata={"value": readable(c.value), "threshold": readable(c.threshold), "op": c.op, "margin": readable(c.margin)},
         ))
     context.log.info("%s", gate.message)
     gate_cfg = settings.get("gate") or {}
@@ -276,7 +276,7 @@ def nam_model(context: dg.AssetExecutionContext, dataset: DatasetResource, featu
         "loss_curves": dg.MetadataValue.md(png_markdown(loss_curves_png(history), "loss curves")),
         "parameters": table(_parameter_table(fitted, feature_table)),
         "constraint_violation_rates": json_value(violations),
-        "max_constraint_violation": plain(max(violations.values(), default=0.0)),
+        "max_constraint_violation": readable(max(violations.values(), default=0.0)),
     }
     value = TrainedModel(version, fitted, str(checkpoint), mask, settings, seconds)
     return dg.MaterializeResult(value=value, metadata=metadata)

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
+from mmm_pipeline.core.config import load_defaults
 from mmm_pipeline.core.features.model_data import FeatureSpec, ModelData
 from mmm_pipeline.core.plan.scenarios import (
     ScenarioError,
@@ -18,6 +19,7 @@ from mmm_pipeline.core.plan.true_response import HillMediaResponse
 
 torch.set_num_threads(1)
 T = 60
+DEFAULTS = load_defaults()
 
 
 class ToyModel:
@@ -61,10 +63,20 @@ def _data() -> ModelData:
 def test_builtins_follow_what_the_data_has():
     data = _data()
     assert event_features(data) == ["special_sale"]
-    names = [s["name"] for s in builtin_scenarios(data, {})]
+    names = [s["name"] for s in builtin_scenarios(data, DEFAULTS)]
     assert names == ["aggressive_digital", "price_reduction", "premium_positioning", "festival_push"]
-    digital = builtin_scenarios(data, {})[0]
+    digital = builtin_scenarios(data, DEFAULTS)[0]
     assert digital["channels"] == {"Digital": 1.5}
+
+
+def test_builtins_pick_channels_and_events_by_the_configured_name_fragments():
+    picks = {"digital_keywords": ["tv"], "festival_keywords": ["holiday"], "festival_periods": {"weekly": 3}}
+    specs = {s["name"]: s for s in builtin_scenarios(_data(), {"builtin_scenarios": picks})}
+    assert specs["aggressive_digital"]["channels"] == {"TV": 1.5}
+    assert "festival_push" not in specs  # the only event, special_sale, names no holiday
+    picks["festival_keywords"] = ["SALE"]
+    festival = builtin_scenarios(_data(), {"builtin_scenarios": picks})[-1]
+    assert festival["events"] == {"special_sale": True} and festival["periods"] == 3
 
 
 def test_configured_scenarios_come_first_and_override_builtins():
@@ -80,9 +92,9 @@ def test_configured_scenarios_come_first_and_override_builtins():
 @pytest.mark.parametrize(
     "spec, words",
     [
-        ({"name": "x", "channels": {"Cinema": 2}}, "unknown channels"),
-        ({"name": "x", "price": 0.1}, "unknown keys"),
-        ({"name": "x", "events": {"fourier_sin_1": True}}, "unknown events"),
+        ({"name": "x", "channels": {"Cinema": 2}}, r"unknown channel\(s\) Cinema; the channels are TV and Digital"),
+        ({"name": "x", "price": 0.1}, r"unknown key\(s\) price \(did you mean `price_change`\?\)"),
+        ({"name": "x", "events": {"fourier_sin_1": True}}, r"unknown event\(s\) fourier_sin_1; the 0/1 event features are special_sale"),
         ({"name": "x", "channels": {"TV": -1}}, "must be >= 0"),
         ({"channels": {"TV": 1}}, "needs a `name`"),
         ({"name": "x", "periods": 1000}, "periods must be between"),
@@ -111,7 +123,7 @@ def test_apply_scenario_edits_only_the_window_and_the_named_inputs():
 
 def test_outcomes_have_the_known_signs_and_paired_intervals():
     data = _data()
-    settings = {"optimizer": {"horizon_periods": 12},
+    settings = {**DEFAULTS, "optimizer": {"horizon_periods": 12},
                 "scenarios": [{"name": "tv_blackout", "channels": {"TV": 0.0}}, {"name": "nothing"}]}
     out = {r["name"]: r for r in run_scenarios(ToyModel(), data, settings)}
     tv = out["tv_blackout"]
