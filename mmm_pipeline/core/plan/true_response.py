@@ -104,19 +104,29 @@ class HillMediaResponse:
         adstocked = (windows * weights).sum(-1)
         return self._hill(adstocked).sum(-1)
 
-    def roas(self, spend: np.ndarray) -> np.ndarray:
-        """``[K, C]`` revenue per unit of spend of each channel over a ``[T, C]`` spend history.
-
-        What channels.json reports as ROAS, for known curves: lets studies hand the optimizer
-        the same kind of evidence a fitted model produces, at a precision they control.
-        """
-        s = np.asarray(spend, dtype=float)
-        padded = np.vstack([np.zeros((self.l_max - 1, s.shape[1])), s])
+    def _hill_ratio(self, spend: np.ndarray) -> np.ndarray:
+        """``[K, T, C]`` Hill ratio ``(a / half)^slope`` of the adstocked ``[T, C]`` spend history (zero before it)."""
+        padded = np.vstack([np.zeros((self.l_max - 1, spend.shape[1])), spend])
         windows = np.lib.stride_tricks.sliding_window_view(padded, self.l_max, axis=0)  # [T, C, L], lag 0 last
         adstocked = np.einsum("tcl,kcl->ktc", windows, self.adstock_weights()[:, :, ::-1])
-        ratio = (adstocked / self.half_saturation[:, None, :]) ** self.slope[:, None, :]
-        contribution = (self.coefficient[:, None, :] * ratio / (1.0 + ratio)).sum(axis=1)
-        return contribution / np.where(s.sum(axis=0) > 0, s.sum(axis=0), np.nan)
+        return (adstocked / self.half_saturation[:, None, :]) ** self.slope[:, None, :]
+
+    def returns(self, spend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``[K, C]`` ROAS and marginal ROAS of each channel over a ``[T, C]`` spend history.
+
+        The same definitions as channels.json (ROAS: contribution / spend; mROAS: revenue from
+        one more unit of money spread over the periods in proportion to their spend), for known
+        curves: lets studies hand the optimizer the evidence a fitted model would, at a precision
+        they control. Adstock is linear, so scaling spend by ``1 + e`` scales the Hill ratio
+        ``r`` by ``(1 + e)^slope`` and the derivative per period is ``coef * slope * r / (1 + r)^2``.
+        """
+        s = np.asarray(spend, dtype=float)
+        ratio = self._hill_ratio(s)
+        coef, slope = self.coefficient[:, None, :], self.slope[:, None, :]
+        total = np.where(s.sum(axis=0) > 0, s.sum(axis=0), np.nan)
+        roas = (coef * ratio / (1.0 + ratio)).sum(axis=1) / total
+        mroas = (coef * slope * ratio / (1.0 + ratio) ** 2).sum(axis=1) / total
+        return roas, mroas
 
     def response_curve(self, channel: str, spend_grid: np.ndarray, data: Any = None) -> np.ndarray:
         """``[K, G]`` steady-state contribution per period at each constant spend."""

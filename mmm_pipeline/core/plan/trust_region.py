@@ -3,16 +3,19 @@
 A fixed box (every channel within +/-``bounds_pct`` of its current spend) is the right guard
 when the model knows little, and needlessly timid when a channel's return is pinned down: the
 true optimum may cut a precisely measured channel to zero, and the box forbids it. The rule
-here scales each channel's allowed move with the precision of its ROAS, read from the interval
-channels.json reports (``roas: {mean, lo, hi}``, the interval that already includes every
-source of uncertainty the pipeline knows about, not just the bootstrap spread):
+here scales each channel's allowed move with the precision of its returns, read from the
+intervals channels.json reports (``roas`` and ``mroas``: ``{mean, lo, hi}``, the intervals that
+already include every source of uncertainty the pipeline knows about, not just the bootstrap
+spread):
 
-    h    = relative half-width of the ROAS interval = (hi - lo) / 2 / |mean|
+    h    = the larger relative half-width, (hi - lo) / 2 / |mean|, of the ROAS and mROAS intervals
     move = bounds_pct * max(1, reference_half_width / h)
 
-so the revenue at stake from the channel's uncertainty - roughly the moved money times its ROAS
-error, ``move * h`` per unit of current spend - never exceeds what the plain box risks on a
-channel known to +/-``reference_half_width``. Evidence at or below that reference keeps the box
+so the revenue at stake from the channel's uncertainty - roughly the moved money times the
+error of its return, ``move * h`` per unit of current spend - never exceeds what the plain box
+risks on a channel known to +/-``reference_half_width``. Both intervals count because a plan
+moves money by marginal returns: an average return that is pinned down says little about the
+next unit of money when the curve's shape is not. Evidence at or below that reference keeps the box
 exactly (weak data plan as before); tighter evidence widens it in proportion. A cut can go at
 most to zero; an increase at most to ``max_multiple`` times current spend, because spend far
 beyond what the channel has run at is an extrapolation of its saturation curve that no ROAS
@@ -43,8 +46,8 @@ class TrustRegion:
     """Per channel, the largest allowed cut and increase as fractions of current spend.
 
     ``down[c] = 1`` lets channel ``c`` go to zero; ``up[c] = 1`` lets it double.
-    ``half_width[c]`` is the relative ROAS half-width the rule used (NaN: no usable evidence,
-    so the box applies).
+    ``half_width[c]`` is the relative half-width of the channel's returns the rule used (NaN: no
+    usable evidence, so the box applies).
     """
 
     channels: list[str]
@@ -63,7 +66,7 @@ class TrustRegion:
         for c, ch in enumerate(self.channels):
             if ch in self.widened():
                 low = "0" if self.down[c] >= 1.0 else f"{-self.down[c]:+.0%}"
-                parts.append(f"{ch} between {low} and {self.up[c]:+.0%} (ROAS known to +/-{self.half_width[c]:.0%})")
+                parts.append(f"{ch} between {low} and {self.up[c]:+.0%} (returns known to +/-{self.half_width[c]:.0%})")
         return (
             f"the evidence is strong enough to move some channels beyond +/-{self.box:.0%} of current spend: "
             + join_names(parts)
@@ -71,7 +74,7 @@ class TrustRegion:
 
 
 def relative_half_width(roas: Mapping[str, Any] | None) -> float:
-    """``(hi - lo) / 2 / |mean|`` of a channels.json ROAS interval; NaN when it cannot be read."""
+    """``(hi - lo) / 2 / |mean|`` of a channels.json interval ``{mean, lo, hi}``; NaN when it cannot be read."""
     if not roas:
         return math.nan
     try:
@@ -81,6 +84,16 @@ def relative_half_width(roas: Mapping[str, Any] | None) -> float:
     if not all(math.isfinite(v) for v in (mean, lo, hi)) or mean == 0.0 or hi < lo:
         return math.nan
     return 0.5 * (hi - lo) / abs(mean)
+
+
+def evidence_half_width(entry: Mapping[str, Any]) -> float:
+    """The larger relative half-width of a channels.json entry's ROAS and mROAS intervals.
+
+    NaN when the ROAS interval cannot be read; an unreported mROAS leaves the ROAS to decide.
+    """
+    roas = relative_half_width(entry.get("roas"))
+    marginal = relative_half_width(entry.get("mroas"))
+    return roas if math.isnan(marginal) else max(roas, marginal)
 
 
 def allowed_move(half_width: float, box: float, reference: float) -> float:
@@ -134,7 +147,7 @@ def trust_region(
         for c, ch in enumerate(channels):
             entry = evidence.get(ch) or {}
             if entry.get("identified", False):
-                half[c] = relative_half_width(entry.get("roas"))
+                half[c] = evidence_half_width(entry)
     move = np.array([allowed_move(h, box, reference) for h in half])
     down = np.minimum(move, 1.0)
     up = np.maximum(np.minimum(move, multiple - 1.0), box)

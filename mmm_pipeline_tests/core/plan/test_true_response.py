@@ -40,13 +40,16 @@ def test_batched_plans_and_members_are_independent():
         np.testing.assert_allclose(batched[j].numpy(), single[0].numpy(), rtol=1e-12)
 
 
-def test_roas_is_each_channels_revenue_over_its_spend_from_a_standing_start(media_data, replicate_model):
+def test_returns_are_each_channels_revenue_and_marginal_revenue_over_its_spend(media_data, replicate_model):
     spend = media_data.spend
-    roas = replicate_model.roas(spend)
-    assert roas.shape == (replicate_model.n_models, spend.shape[1])
+    roas, mroas = replicate_model.returns(spend)
+    assert roas.shape == mroas.shape == (replicate_model.n_models, spend.shape[1])
     empty = torch.zeros(0, spend.shape[1], dtype=torch.float64)
+    step = 1e-6
     for c in range(spend.shape[1]):
         alone = np.zeros_like(spend)
         alone[:, c] = spend[:, c]  # other channels dark: their Hill terms are zero
         revenue = replicate_model.media_revenue(empty, torch.as_tensor(alone)).numpy().sum(axis=1)
         np.testing.assert_allclose(roas[:, c], revenue / spend[:, c].sum(), rtol=1e-9)
+        more = replicate_model.media_revenue(empty, torch.as_tensor(alone * (1 + step))).numpy().sum(axis=1)
+        np.testing.assert_allclose(mroas[:, c], (more - revenue) / (step * spend[:, c].sum()), rtol=1e-4)

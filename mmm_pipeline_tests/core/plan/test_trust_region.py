@@ -15,7 +15,13 @@ import torch
 from mmm_pipeline.core.infer.intervals import interval
 from mmm_pipeline.core.plan.evaluate import PlanEvaluator
 from mmm_pipeline.core.plan.optimizer import BudgetProblem, optimize_budget
-from mmm_pipeline.core.plan.trust_region import TrustRegionError, allowed_move, relative_half_width, trust_region
+from mmm_pipeline.core.plan.trust_region import (
+    TrustRegionError,
+    allowed_move,
+    evidence_half_width,
+    relative_half_width,
+    trust_region,
+)
 
 torch.set_num_threads(1)
 
@@ -27,10 +33,11 @@ def _with(**opt):
     return {"optimizer": {**SETTINGS["optimizer"], **opt}}
 
 
-def _evidence(model, data, identified=True):
-    """channels.json-like entries: the ROAS interval of each channel across the model's members."""
-    roas = model.roas(data.spend)
-    return {ch: {"roas": interval(roas[:, c]).to_dict(), "identified": identified} for c, ch in enumerate(data.channel_names)}
+def _evidence(model, data):
+    """channels.json-like entries: each channel's ROAS and mROAS intervals across the model's members."""
+    roas, mroas = model.returns(data.spend)
+    return {ch: {"roas": interval(roas[:, c]).to_dict(), "mroas": interval(mroas[:, c]).to_dict(), "identified": True}
+            for c, ch in enumerate(data.channel_names)}
 
 
 def _true_revenue(truth, data, plan, *, current: bool = False) -> float:
@@ -58,6 +65,9 @@ def test_allowed_move_grows_as_the_roas_interval_shrinks_and_is_the_box_for_weak
     assert relative_half_width({"mean": 2.0, "lo": 1.8, "hi": 2.2}) == pytest.approx(0.1)
     assert math.isnan(relative_half_width({"mean": 2.0, "lo": None, "hi": 2.2}))
     assert math.isnan(relative_half_width(None))
+    pinned_average = {"roas": {"mean": 2.0, "lo": 1.8, "hi": 2.2}, "mroas": {"mean": 1.0, "lo": 0.6, "hi": 1.4}}
+    assert evidence_half_width(pinned_average) == pytest.approx(0.4)  # the marginal return is what moves money
+    assert evidence_half_width({"roas": pinned_average["roas"]}) == pytest.approx(0.1)
 
 
 def test_trust_region_caps_cuts_at_zero_and_increases_at_the_max_multiple():
@@ -71,7 +81,7 @@ def test_trust_region_caps_cuts_at_zero_and_increases_at_the_max_multiple():
     np.testing.assert_allclose(region.down, [1.0, 0.6, BOX, BOX])
     np.testing.assert_allclose(region.up, [1.5, 0.6, BOX, BOX])
     assert region.widened() == ["tv", "search"]
-    assert "tv between 0 and +150% (ROAS known to +/-5%) and search between -60% and +60%" in region.note()
+    assert "tv between 0 and +150% (returns known to +/-5%) and search between -60% and +60%" in region.note()
     off = trust_region({"bounds_pct": BOX, "trust_region": {"enabled": False}}, list(evidence), evidence)
     assert off.widened() == []
     np.testing.assert_allclose(np.concatenate([off.down, off.up]), BOX)
@@ -79,7 +89,7 @@ def test_trust_region_caps_cuts_at_zero_and_increases_at_the_max_multiple():
 
 def test_precise_evidence_plan_nears_the_true_optimum_the_box_cannot_reach(media_data, model_factory, truth_and_optimum):
     truth, optimum = truth_and_optimum
-    replicates = model_factory(n_models=40, spread=0.02, seed=1)  # ROAS known to about +/-4%
+    replicates = model_factory(n_models=40, spread=0.02, seed=1)  # returns known to about +/-5%
     evidence = _evidence(replicates, media_data)
     box = optimize_budget(replicates, media_data, SETTINGS, sensitivity=False)
     wide = optimize_budget(replicates, media_data, SETTINGS, evidence=evidence, sensitivity=False)
@@ -98,9 +108,9 @@ def test_precise_evidence_plan_nears_the_true_optimum_the_box_cannot_reach(media
 
 
 def test_weak_evidence_keeps_the_box_and_the_same_plan(media_data, model_factory):
-    replicates = model_factory(n_models=40, spread=0.2, seed=1)  # ROAS known to about +/-40%
+    replicates = model_factory(n_models=40, spread=0.2, seed=1)  # returns known to about +/-40%
     evidence = _evidence(replicates, media_data)
-    assert all(relative_half_width(e["roas"]) > 0.3 for e in evidence.values())
+    assert all(evidence_half_width(e) > 0.3 for e in evidence.values())
     problem = BudgetProblem(replicates, media_data, SETTINGS, evidence=evidence)
     cons = problem.constraints(problem.current_total)
     np.testing.assert_allclose(cons.lower, problem.current[None, :] * (1 - BOX), rtol=1e-12)
