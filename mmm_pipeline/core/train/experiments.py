@@ -31,6 +31,10 @@ from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
+#: largest residual autocorrelation credited in the long-run factor (keeps it <= 19), as in
+#: :mod:`mmm_pipeline.core.infer.information`
+MAX_RHO = 0.9
+
 
 @dataclass
 class ExperimentInputs:
@@ -137,3 +141,20 @@ def experiment_residuals(model: NAM, flat: torch.Tensor, inputs: ModelInputs, te
                          eta: torch.Tensor | None = None) -> torch.Tensor:
     """``[K, E]`` standardised residuals ``(predicted lift - measured lift) / se`` of every test."""
     return (predicted_lift(model, flat, inputs, tests, eta) - tests.measured) / tests.se
+
+
+def long_run_factor(resid: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``[K]`` ``(1 + rho) / (1 - rho)`` for each member's lag-1 autocorrelation ``rho`` of its
+    residuals ``[K, T, N]`` over its fitted periods (``weights [K, T]`` > 0).
+
+    The fit term counts every period as independent; autocorrelated residuals carry less
+    information than their count, by this factor, so a lift test weighed against the fit
+    must count that much more for the two to be weighed as their information says.
+    """
+    fitted = (weights > 0).to(resid.dtype)
+    mean = (resid * weights[..., None]).sum(1, keepdim=True) / weights.sum(1)[:, None, None]
+    r = (resid - mean) * fitted[..., None]
+    num = (r[:, 1:] * r[:, :-1]).sum((1, 2))
+    den = r.pow(2).sum((1, 2)).clamp_min(1e-30)
+    rho = (num / den).clamp(0.0, MAX_RHO)
+    return (1 + rho) / (1 - rho)

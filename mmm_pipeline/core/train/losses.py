@@ -18,11 +18,14 @@
 - roas_prior: squared relative distance of each channel's ROAS outside
   ``settings.model.roas_priors[channel] = [lo, hi]``.
 - spend_share: Robyn's DECOMP.RSSD, ``sqrt(sum_c (effect share - spend share)^2)``.
-- experiments: ``(sigma^2 / n) * sum_e z_e^2`` with ``z_e`` the standardised residual of lift
-  test ``e`` (:mod:`mmm_pipeline.core.train.experiments`) and ``sigma^2`` the current fit MSE
-  (detached). The fit term is ``sum r^2 / n``, so fit + experiments is ``2 sigma^2 / n`` times
-  the negative Gaussian log-likelihood of sales and tests together: at weight 1 a test counts
-  exactly as much as its standard error says, whatever the size of the sales history.
+- experiments: ``(f sigma^2 / n) * sum_e z_e^2`` with ``z_e`` the standardised residual of lift
+  test ``e`` (:mod:`mmm_pipeline.core.train.experiments`), ``sigma^2`` the current fit MSE and
+  ``f = (1 + rho) / (1 - rho)`` the long-run factor of the residuals' lag-1 autocorrelation
+  (both detached). The fit term is ``sum r^2 / n``; with ``n / f`` independent periods' worth of
+  information in it, fit + experiments is ``2 f sigma^2 / n`` times the negative Gaussian
+  log-likelihood of sales and tests together: at weight 1 a test counts exactly as much as its
+  standard error says, whatever the length or the autocorrelation of the sales history (the
+  information bound of :mod:`mmm_pipeline.core.infer.information` uses the same factor).
 """
 
 from dataclasses import dataclass
@@ -34,7 +37,8 @@ from mmm_pipeline.core.model.hierarchy import deviation_penalty
 from mmm_pipeline.core.model.nam import NAM, NAMOutput
 from mmm_pipeline.core.model.scaling import DTYPE, ModelInputs
 from mmm_pipeline.core.model.shapes import knot_violations, roughness
-from mmm_pipeline.core.train.experiments import ExperimentInputs, experiment_residuals
+from mmm_pipeline.core.train.experiments import ExperimentInputs, experiment_residuals, long_run_factor
+from mmm_pipeline.core.wording import join_names
 
 TERMS = ("fit", "constraint", "hierarchy", "smoothness", "elasticity", "roas_prior", "spend_share", "experiments", "l2")
 ANNEALED = ("constraint", "elasticity", "roas_prior", "spend_share")
@@ -157,7 +161,8 @@ def experiment_penalty(model: NAM, out: NAMOutput, inputs: ModelInputs, ctx: Los
     if ctx.experiments is None:
         return torch.zeros_like(fit)
     z = experiment_residuals(model, model.flat, inputs, ctx.experiments, out.eta)
-    return fit.detach() / ctx.n_obs * z.pow(2).sum(-1)
+    factor = long_run_factor(ctx.y.unsqueeze(0) - out.eta.detach(), ctx.fit_w)
+    return fit.detach() * factor / ctx.n_obs * z.pow(2).sum(-1)
 
 
 def weight_decay(out: NAMOutput) -> torch.Tensor:
@@ -216,9 +221,11 @@ def roas_bounds(channels: list[str], priors: dict | None) -> tuple[torch.Tensor,
     hi = np.full(len(channels), np.nan)
     for name, rng in (priors or {}).items():
         if name not in channels:
-            raise ValueError(f"settings.model.roas_priors names channel '{name}', which is not in the data: {channels}")
+            raise ValueError(f"settings.model.roas_priors names channel '{name}', which is not in the data; "
+                             f"the channels are {join_names(channels)}")
         a, b = float(rng[0]), float(rng[1])
         if not 0 <= a < b:
-            raise ValueError(f"settings.model.roas_priors['{name}'] must be [lo, hi] with 0 <= lo < hi, got {rng}")
+            raise ValueError(f"settings.model.roas_priors.{name} must be [lo, hi] with 0 <= lo < hi, "
+                             f"got lo {a:g} and hi {b:g}")
         lo[channels.index(name)], hi[channels.index(name)] = a, b
     return torch.as_tensor(lo, dtype=DTYPE), torch.as_tensor(hi, dtype=DTYPE)

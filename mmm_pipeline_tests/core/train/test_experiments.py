@@ -32,16 +32,28 @@ def lift_tests(frame: pd.DataFrame, se: np.ndarray | None = None) -> LiftTests:
 def weak():
     """Three years of always-on channels moving together: today not identified; one go-dark
     test of eight weeks per channel, standard error 15% of the true lift."""
-    sim = simulate_weekly(3, design="weak")
+    sim = simulate_weekly(4, design="weak")
     data = weekly_simulation_model_data(sim)
     designs = [LiftTestDesign(c, str(sim.dates[60].date()), 8, 0.0) for c in data.channel_names]
     frame = simulate_lift_tests(sim.true_model, sim.spend, sim.dates, "weekly", designs, 0.15, seed=1)
     return data, frame, sim.true_model.roas
 
 
+def fit(data, tests: LiftTests | None):
+    return fit_nam(replace(data, experiments=tests), load_defaults())
+
+
 def roas(data, tests: LiftTests | None) -> pd.Series:
-    fitted = fit_nam(replace(data, experiments=tests), load_defaults())
-    return fitted.channel_summary(data).set_index("channel")["roas"]
+    return fit(data, tests).channel_summary(data).set_index("channel")["roas"]
+
+
+def lifts(fitted, data, tests: LiftTests) -> np.ndarray:
+    """``[E]`` the fitted model's predicted lift of each test."""
+    scalers = fitted.model.scalers
+    prepared = prepare_experiments(tests, data, np.ones(len(data.dates), bool), scalers.media_scale,
+                                   scalers.target_mean, fitted.model.cfg.l_max, 1)
+    with torch.no_grad():
+        return predicted_lift(fitted.model, fitted.model.flat, fitted.inputs(data), prepared).numpy()[0]
 
 
 @pytest.mark.parametrize("scale", ["level", "log"])
@@ -76,10 +88,13 @@ def test_period_overlap_counts_the_share_of_each_period_inside_the_test():
 
 def test_a_lift_test_at_the_truth_pulls_the_estimates_toward_the_truth(weak):
     data, frame, truth = weak
-    without, with_tests = roas(data, None), roas(data, lift_tests(frame))
-    err_without = np.mean([abs(without[c] / truth[c] - 1) for c in data.channel_names])
-    err_with = np.mean([abs(with_tests[c] / truth[c] - 1) for c in data.channel_names])
-    assert err_with < 0.6 * err_without, f"mean relative ROAS error {err_without:.2f} -> {err_with:.2f}"
+    tests = lift_tests(frame.assign(lift=frame["true_lift"]))  # measured exactly at the truth
+    without, calibrated = fit(data, None), fit(data, tests)
+    lift_error = [np.abs(lifts(f, data, tests) / tests.lift - 1) for f in (without, calibrated)]
+    assert (lift_error[1] < lift_error[0]).all() and lift_error[1].max() < 0.1, lift_error
+    est = [f.channel_summary(data).set_index("channel")["roas"] for f in (without, calibrated)]
+    err = [np.mean([abs(e[c] / truth[c] - 1) for c in data.channel_names]) for e in est]
+    assert err[1] < 0.5 * err[0], f"mean relative ROAS error {err[0]:.2f} -> {err[1]:.2f}"
 
 
 def test_a_lift_test_with_a_huge_standard_error_changes_nothing(weak):
