@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mmm_pipeline.core.wording import join_names
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
@@ -156,7 +158,8 @@ def validate_payload(payload: ResultsPayload) -> list[str]:
             continue
         missing = [c for c in cols if c not in frame.columns]
         if missing:
-            problems.append(f"{name}: missing columns {missing} (has {list(frame.columns)[:12]})")
+            problems.append(f"{name}: missing column(s) {join_names(missing)} (it has "
+                            f"{join_names(frame.columns)})")
     for name in payload.extra_files:
         if name in JSON_FILES + CSV_FILES or "/" in name or name.startswith("."):
             problems.append(f"extra file name '{name}' clashes with a results file or is not a plain name")
@@ -193,7 +196,8 @@ def write_results(out_dir: str | Path, payload: ResultsPayload | None = None, **
         try:
             payload = ResultsPayload(**parts)
         except TypeError as exc:
-            raise ResultsSchemaError(f"write_results: {exc}; the parts are {list(ResultsPayload.__dataclass_fields__)}") from exc
+            raise ResultsSchemaError(f"write_results: {exc}; the parts are "
+                                     f"{join_names(ResultsPayload.__dataclass_fields__)}") from exc
     elif parts:
         raise ResultsSchemaError("write_results: pass a ResultsPayload or keyword parts, not both")
     problems = validate_payload(payload)

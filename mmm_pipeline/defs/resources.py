@@ -28,6 +28,7 @@ from mmm_pipeline.core.config import (
     load_dataset_config,
 )
 from mmm_pipeline.core.registry import ModelRegistry
+from mmm_pipeline.core.wording import join_names
 
 
 @functools.lru_cache(maxsize=16)
@@ -117,7 +118,8 @@ class DatasetIOManager(dg.ConfigurableIOManager):
             values = obj if len(keys) > 1 else {keys[0]: obj}
             missing = [k for k in keys if k not in values]
             if missing:
-                raise ValueError(f"{context.asset_key.to_user_string()}: no value returned for partitions {missing}")
+                raise ValueError(f"{context.asset_key.to_user_string()}: no value returned for partition(s) "
+                                 f"{join_names(missing)}")
             for key in keys:
                 self._write(self._path(context, key), values[key])
         else:
@@ -136,7 +138,7 @@ class DatasetIOManager(dg.ConfigurableIOManager):
         missing = [k for k, p in paths.items() if not p.exists()]
         if missing:
             raise FileNotFoundError(
-                f"{asset} has no stored value for partition(s) {missing} of dataset '{dataset}'; materialize them "
+                f"{asset} has no stored value for partition(s) {join_names(missing)} of dataset '{dataset}'; materialize them "
                 "first (python -m mmm_pipeline run, or a backfill)")
         return {k: _read_current(p, f"{asset}[{k}]", dataset, context.log) for k, p in paths.items()}
 

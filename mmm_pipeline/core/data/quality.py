@@ -20,6 +20,7 @@ from mmm_pipeline.core.data import periods
 from mmm_pipeline.core.data.columns import source_columns, total_columns
 from mmm_pipeline.core.data.loaders import DATE
 from mmm_pipeline.core.data.schemas import event_columns
+from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def check_value_bounds(table: pd.DataFrame, config: DatasetConfig) -> CheckResul
                                    "bounds": [lo, hi if np.isfinite(hi) else None]}
     meta = {"checked_columns": [c for c in rules if c in table], "violations": violations}
     if violations:
-        return CheckResult("value_bounds", False, "ERROR", f"out-of-range values in {sorted(violations)}", meta)
+        return CheckResult("value_bounds", False, "ERROR", f"out-of-range values in {join_names(sorted(violations))}", meta)
     return CheckResult("value_bounds", True, "ERROR", f"{len(meta['checked_columns'])} columns within bounds", meta)
 
 
@@ -212,6 +213,6 @@ def check_missing_values(table: pd.DataFrame, fills: Mapping[str, Mapping[str, i
     total = sum(sum(c.values()) for c in filled.values())
     meta = {"blank_cells": blanks, "filled_cells": filled, "filled_cells_total": total}
     if blanks:
-        return CheckResult("missing_values", False, "ERROR", f"blank cells in {sorted(blanks)}", meta)
+        return CheckResult("missing_values", False, "ERROR", f"blank cells in {join_names(sorted(blanks))}", meta)
     return CheckResult("missing_values", True, "ERROR",
                        f"no blanks; {total} cell(s) filled by configured rules" if total else "no blanks", meta)

@@ -41,6 +41,7 @@ from mmm_pipeline.core.data.simulator_truth import (
     hill,
 )
 from mmm_pipeline.core.data.simulator_weekly import WEEKLY_DESIGNS, simulate_weekly
+from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def simulate(shape: str, seed: int | None = None, **kwargs: Any) -> Simulation:
         return simulate_retail_daily(RETAIL_SEED if seed is None else seed, **kwargs)
     if shape == "weekly":
         return simulate_weekly(1 if seed is None else seed, **kwargs)
-    raise ValueError(f"unknown simulator shape '{shape}'; choose one of {list(SHAPES)}")
+    raise ValueError(f"unknown simulator shape '{shape}'; choose {join_names(SHAPES, 'or')}")
 
 
 def load_truth(path: str | Path) -> TrueModel:

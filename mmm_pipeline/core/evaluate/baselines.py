@@ -36,6 +36,7 @@ from sklearn.preprocessing import SplineTransformer, StandardScaler
 from mmm_pipeline.core.evaluate import metrics
 from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.train.walk_forward import Fold, fold_metrics
+from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +72,15 @@ class BaselineSettings:
         )
         unknown = [m for m in out.models if m not in BASELINE_MODELS]
         if unknown:
-            raise ValueError(f"settings.baselines names unknown models {unknown}; known: {list(BASELINE_MODELS)}")
+            raise ValueError(f"settings.baselines.models names unknown model(s) {join_names(unknown)}; "
+                             f"the models are {join_names(BASELINE_MODELS)}")
         return out
 
 
 def baseline_decay(frequency: str, half_life_days: float) -> float:
     """Per-period geometric decay whose carry-over halves every ``half_life_days`` days."""
     if frequency not in PERIOD_DAYS:
-        raise ValueError(f"unknown frequency '{frequency}'; expected one of {sorted(PERIOD_DAYS)}")
+        raise ValueError(f"unknown frequency '{frequency}'; expected {join_names(sorted(PERIOD_DAYS), 'or')}")
     if half_life_days <= 0:
         return 0.0
     return float(0.5 ** (PERIOD_DAYS[frequency] / half_life_days))

@@ -38,8 +38,8 @@ def check_price_elasticity(
     meta = {"feature": feature, "bounds": [lo, hi], "values": values, "outside": outside}
     if outside:
         listed = ", ".join(f"{k} {v:.2f}" for k, v in sorted(outside.items()))
-        return SanityResult(False, f"{feature} elasticity outside [{lo}, {hi}] for {listed}", meta)
-    return SanityResult(True, f"{feature} elasticity within [{lo}, {hi}] for all {len(values)} nodes", meta)
+        return SanityResult(False, f"{feature} elasticity outside {lo:g} to {hi:g} for {listed}", meta)
+    return SanityResult(True, f"{feature} elasticity within {lo:g} to {hi:g} for all {len(values)} nodes", meta)
 
 
 def check_media_share(media_contribution: float, total_prediction: float, share_range: tuple[float, float]) -> SanityResult:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 
 from mmm_pipeline.core.features.model_data import ModelData
+from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def default_block_length(frequency: str) -> int:
     except KeyError:
         raise ValueError(
             f"no default bootstrap block length for frequency '{frequency}'; "
-            f"set settings.bootstrap.block_length or use one of {sorted(BLOCK_LENGTH_BY_FREQUENCY)}"
+            f"set settings.bootstrap.block_length or use {join_names(sorted(BLOCK_LENGTH_BY_FREQUENCY), 'or')}"
         ) from None
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from mmm_pipeline.core.wording import join_names
+
 log = logging.getLogger(__name__)
 
 SUMMARY_FILE = "summary.json"
@@ -144,7 +146,7 @@ def _read_optional_csv(
     missing = [c for c in required if c not in frame.columns]
     if missing:
         log.warning("report: ignoring %s: missing columns %s", path, missing)
-        problems[path.name] = f"missing columns {missing}; has {list(frame.columns)[:12]}"
+        problems[path.name] = f"missing column(s) {join_names(missing)}; it has {join_names(frame.columns)}"
         return None
     frame["date"] = pd.to_datetime(frame["date"], errors="coerce")
     bad = int(frame["date"].isna().sum())

@@ -33,6 +33,7 @@ from mmm_pipeline.core.evaluate import metrics
 from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.train.errors import periods_needed
 from mmm_pipeline.core.train.walk_forward import make_folds, run_fold, tuning_fold_months
+from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +246,7 @@ def run_study(
     tuning = dict(settings.get("tuning") or {})
     objective = str(tuning.get("objective", "nrmse"))
     if objective not in OBJECTIVES:
-        raise ValueError(f"settings.tuning.objective is '{objective}'; use one of {list(OBJECTIVES)}")
+        raise ValueError(f"settings.tuning.objective is '{objective}'; use {join_names(OBJECTIVES, 'or')}")
     space = dict(tuning.get("space") or {})
     _validate_space(space, settings)
     holdout = int(data.meta.get("holdout_periods", 0) if holdout_periods is None else holdout_periods)

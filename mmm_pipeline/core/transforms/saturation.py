@@ -63,7 +63,7 @@ def resolve_bounds(media_settings: dict) -> dict[str, tuple[float, float]]:
     for key, default in DEFAULT_BOUNDS.items():
         lo, hi = media_settings.get(key, default)
         if not lo < hi:
-            raise ValueError(f"settings.model.media.{key} must be [low, high] with low < high, got {[lo, hi]}")
+            raise ValueError(f"settings.model.media.{key} must be [low, high] with low < high, got low {lo} and high {hi}")
         out[key] = (float(lo), float(hi))
     return out
 
