@@ -128,8 +128,19 @@ def price_elasticity(ctx: Context) -> str:
         body = unavailable("Not available for this run: no price elasticity was estimated (no price data).")
         return section("price-elasticity", "Price elasticity", body + ctx.extras("price-elasticity"))
     body = figure(charts_media.price_chart(categories), "price response curves per category")
-    rows = [[esc(name), esc(fmt_interval(iv)), esc(_price_effect(iv))] for name, iv in categories.items()]
-    body += table(["category", "elasticity", "1% price increase →"], rows, numeric=(1, 2))
+    units = ctx.inputs.summary.get("price_elasticity_units") or {}
+    if units:
+        rows = [[esc(name), esc(fmt_interval(units.get(name))), esc(fmt_interval(iv)),
+                 esc(_price_effect(units.get(name), "units") + "; " + _price_effect(iv, "revenue"))]
+                for name, iv in categories.items()]
+        body += table(["category", "units elasticity", "revenue elasticity", "1% list-price increase →"], rows,
+                      numeric=(1, 2, 3))
+        body += note("Demand (units, log scale) is fitted with price lowering units; revenue follows from revenue = "
+                     "price × units, so with the discount held the revenue elasticity is the units elasticity + 1: "
+                     "positive where demand is inelastic.")
+    else:
+        rows = [[esc(name), esc(fmt_interval(iv)), esc(_price_effect(iv, "sales"))] for name, iv in categories.items()]
+        body += table(["category", "elasticity", "1% price increase →"], rows, numeric=(1, 2))
     body += note("The curves apply the average elasticity to price changes of up to ±20%; "
                  "far outside the prices seen in the data they are extrapolation.")
     body += _bound_notes(ctx.inputs, categories)
@@ -138,8 +149,10 @@ def price_elasticity(ctx: Context) -> str:
                    "How sales respond to price, per category.")
 
 
-def _price_effect(iv: dict) -> str:
-    text = f"{iv['mean']:+.2f}% sales"
+def _price_effect(iv: dict | None, what: str) -> str:
+    if not iv or iv.get("mean") is None:
+        return DASH
+    text = f"{iv['mean']:+.2f}% {what}"
     if iv["lo"] is not None and iv["hi"] is not None:
         text += f" ({iv['lo']:+.2f}% to {iv['hi']:+.2f}%)"
     return text
@@ -149,7 +162,9 @@ def _bound_notes(inputs: ReportInputs, categories: dict) -> str:
     """Estimates that ended at an elasticity bound: the bound, not the data, set them."""
     elasticities = inputs.elasticities if isinstance(inputs.elasticities, dict) else {}
     price = inputs.summary.get("price_elasticity") or {}
+    units = inputs.summary.get("price_elasticity_units") or {}
     lines = active_bound_lines({"own price by category": {k: v for k, v in price.items() if k in categories},
+                                "own price (units)": units,
                                 **{f: v for f, v in elasticities.items() if isinstance(v, dict)}})
     if not lines:
         return ""

@@ -5,7 +5,7 @@ decomposition they come from), and elasticities.
 the expensive replicates and everything after them are not computed.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
@@ -14,6 +14,7 @@ import pandas as pd
 
 from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.infer.bootstrap import BootstrapFit, fit_bootstrap
+from mmm_pipeline.core.infer.demand import demand_price_results
 from mmm_pipeline.core.infer.decomposition import decomposition_frame, decomposition_sums_to_prediction
 from mmm_pipeline.core.infer.information import channel_information
 from mmm_pipeline.core.infer.price import active_bound_lines, mark_active_bounds, mark_bounds, model_bounds, own_price_feature
@@ -114,25 +115,36 @@ def channel_returns(context: dg.AssetExecutionContext, feature_table: ModelData,
 @dataclass
 class Elasticities:
     by_feature: dict[str, Any]  # elasticities.json
-    price: dict[str, Any]  # summary.price_elasticity
+    price: dict[str, Any]  # summary.price_elasticity (revenue)
+    price_units: dict[str, Any] = field(default_factory=dict)  # summary.price_elasticity_units (demand fit)
+    price_source: str = "revenue model"  # where the price elasticities come from, and why
 
 
 @dg.asset(group_name="elasticity",
-          description="d log y / d log x per feature and node with bootstrap intervals; own-price elasticity per "
-          "node and category.")
+          description="d log y / d log x per feature and node with bootstrap intervals; own-price elasticity of "
+          "units (a demand fit on log units) and revenue (price identity) per node and category.")
 def elasticities(context: dg.AssetExecutionContext, feature_table: ModelData, nam_model: TrainedModel,
-                 bootstrap_ensemble: BootstrapFit):
+                 bootstrap_ensemble: BootstrapFit, modeling_table: pd.DataFrame):
     settings = nam_model.settings
     limit_threads(settings)
     fitted = bootstrap_ensemble.fitted
     bounds = model_bounds(fitted)
     by_feature = mark_active_bounds(elasticity_results(fitted, feature_table, settings), bounds)
-    price = mark_bounds(price_elasticity(fitted, feature_table, settings), bounds.get(own_price_feature(feature_table)))
-    for line in active_bound_lines(by_feature):
+    demand, reason = demand_price_results(feature_table, modeling_table, settings, train_mask=nam_model.train_mask,
+                                          n_replicates=fitted.n_models)
+    if demand:
+        price, units, source = demand["revenue"], demand["units"], "demand fit on log(units); revenue by price identity"
+    else:
+        units, source = {}, f"revenue model ({reason})"
+        price = mark_bounds(price_elasticity(fitted, feature_table, settings), bounds.get(own_price_feature(feature_table)))
+    context.log.info("price elasticities from the %s", source)
+    for line in active_bound_lines({**by_feature, "own price (units)": units}):
         context.log.warning("elasticity bound active: %s", line)
     rows = [{"feature": f, "node": n, **iv} for f, nodes in by_feature.items() for n, iv in nodes.items()]
-    return dg.MaterializeResult(value=Elasticities(by_feature, price), metadata={
+    return dg.MaterializeResult(value=Elasticities(by_feature, price, units, source), metadata={
         "elasticities": table(pd.DataFrame(rows)),
         "price_elasticity": json_value(price),
+        "price_elasticity_units": json_value(units),
+        "price_source": dg.MetadataValue.text(source),
         "features": len(by_feature),
     })

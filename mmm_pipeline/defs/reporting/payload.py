@@ -13,6 +13,7 @@ import pandas as pd
 from mmm_pipeline.core.config import DatasetConfig
 from mmm_pipeline.core.evaluate.baselines import baselines_for_summary
 from mmm_pipeline.core.features.model_data import ModelData
+from mmm_pipeline.core.infer.evidence import evidence_summary
 from mmm_pipeline.core.registry import ModelRegistry, PromotionDecision, decide_promotion
 from mmm_pipeline.core.results import HOLDOUT_COLUMNS, ResultsPayload
 from mmm_pipeline.core.train.walk_forward import data_fold_plan
@@ -126,6 +127,9 @@ def build_payload(*, config: DatasetConfig, data: ModelData, model: Any, outcome
         "diagnostics": residuals.diagnostics.to_dict(),
         "not_identified": list(returns.not_identified),
         "price_elasticity": elasticities.price,
+        "evidence": evidence_summary(fitted, data, config.settings, model.train_mask),
+        "price_elasticity_units": elasticities.price_units,
+        "price_source": elasticities.price_source,
         "sanity": {name: {"passed": bool(r.passed), "message": r.message} for name, r in holdout.sanity.items()},
         "notes": _notes(outcome, holdout, returns, data, notes or []),
     }

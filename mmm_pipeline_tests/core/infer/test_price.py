@@ -37,3 +37,4 @@ def test_a_bound_that_binds_at_the_fit_is_reported():
     assert entry["at_bound"] == "lower", entry
     assert active_bound_lines(marked) == [f"price_0 for {data.nodes[0]}: at its lower bound (-0.4): the data would go further"]
     assert "at_bound" not in marked[data.channel_names[0]][data.nodes[0]]
+

@@ -320,3 +320,15 @@ def test_an_elasticity_at_its_bound_is_reported_beside_the_number(results_factor
     price = _section(html_path.read_text(), "price-elasticity")
     assert f"list_price for {node}: at its upper bound (0): the data would go further" in price
     assert "(at its upper bound (0): the data would go further)" in price  # beside the number in the full table
+
+
+def test_units_and_revenue_elasticities_side_by_side_when_demand_was_fitted(results_factory, undrawn_charts):
+    units = {"Audio": {"mean": -0.6, "lo": -0.7, "hi": -0.5}, "Camera": {"mean": -0.02, "lo": -0.05, "hi": 0.0,
+                                                                         "note": "at its upper bound (0): the data would go further"}}
+    revenue = {"Audio": {"mean": 0.4, "lo": 0.3, "hi": 0.5}, "Camera": {"mean": 0.98, "lo": 0.95, "hi": 1.0}}
+    folder = results_factory(summary_extra={"price_elasticity": revenue, "price_elasticity_units": units})
+    html_path, _ = render_report(folder)
+    price = _section(html_path.read_text(), "price-elasticity")
+    assert "units elasticity" in price and "revenue elasticity" in price
+    assert "+0.40% revenue" in price and "-0.60% units" in price
+    assert "own price (units) for Camera: at its upper bound (0): the data would go further" in price
