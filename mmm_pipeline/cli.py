@@ -46,7 +46,7 @@ def _datasets() -> int:
             config = load_dataset_config(name)
             print(f"{name:<18} {config.frequency:<8} {config.title}")
         except ConfigError as exc:
-            print(f"{name:<18} invalid: {str(exc).splitlines()[0]}")
+            print(f"{name:<18} invalid: {' '.join(line.strip() for line in str(exc).splitlines()[:2])}")
     return 0
 
 

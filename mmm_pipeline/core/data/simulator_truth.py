@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from mmm_pipeline.core.wording import join_names
+
 log = logging.getLogger(__name__)
 
 TRUTH_SCHEMA_VERSION = 1
@@ -142,12 +144,12 @@ class TrueModel:
         if spend.ndim != 2 or spend.shape[1] != len(self.channels):
             raise ValueError(
                 f"{what} must have shape [T, {len(self.channels)}] (one column per channel in order "
-                f"{self.channels}), got {spend.shape}"
+                f"{join_names(self.channels)}), got {' x '.join(str(d) for d in spend.shape)}"
             )
         bad = ~np.isfinite(spend) | (spend < 0)
         if bad.any():
             rows = sorted(set(np.nonzero(bad)[0].tolist()))[:10]
-            raise ValueError(f"{what} has negative or non-finite spend in rows {rows}")
+            raise ValueError(f"{what} has negative or non-finite spend in row(s) {join_names(rows)}")
         return spend
 
     def channel_contributions(self, spend: np.ndarray, history: np.ndarray | None = None) -> np.ndarray:

@@ -137,7 +137,7 @@ def design_matrix(data: ModelData, decay: float) -> Design:
     X = np.concatenate(blocks, axis=2).reshape(t * n, -1)
     if not np.isfinite(X).all():
         bad = sorted({columns[j] for j in np.flatnonzero(~np.isfinite(X).all(axis=0))})
-        raise ValueError(f"{data.dataset or 'data'}: non-finite feature values in {bad}; impute them in features")
+        raise ValueError(f"{data.dataset or 'data'}: non-finite feature values in {join_names(bad)}; impute them in features")
     return Design(
         X=X,
         y=data.y.reshape(-1).astype(float),

@@ -23,6 +23,8 @@ from statsmodels.stats.diagnostic import het_breuschpagan
 from statsmodels.stats.stattools import durbin_watson, jarque_bera
 from statsmodels.tsa.stattools import acf
 
+from mmm_pipeline.core.wording import join_names
+
 log = logging.getLogger(__name__)
 
 
@@ -54,7 +56,8 @@ class ResidualDiagnostics:
 def _residual_frame(predictions: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("date", "node", "actual", "predicted") if c not in predictions.columns]
     if missing:
-        raise ValueError(f"residual diagnostics need columns {missing}; got {list(predictions.columns)}")
+        raise ValueError(f"residual diagnostics need column(s) {join_names(missing)}; the table has "
+                         f"{join_names(predictions.columns)}")
     frame = predictions[["date", "node", "actual", "predicted"]].copy()
     frame["date"] = pd.to_datetime(frame["date"])
     frame = frame[np.isfinite(frame["actual"]) & np.isfinite(frame["predicted"])]

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from mmm_pipeline.core.wording import join_names
+
 log = logging.getLogger(__name__)
 
 #: the metric keys written into summary.json (``holdout_metrics`` and ``walk_forward.overall``)
@@ -176,7 +178,7 @@ def by_level(frame: pd.DataFrame, node_category: dict[str, str] | None = None) -
         cats = frame.assign(category=frame["node"].map(node_category))
         if cats["category"].isna().any():
             missing = sorted(cats.loc[cats["category"].isna(), "node"].unique())
-            raise ValueError(f"nodes {missing} have no category in node_category")
+            raise ValueError(f"node(s) {join_names(missing)} have no category in node_category")
         for cat, part in cats.groupby("category", sort=False):
             summed = part.groupby("date", sort=True)[["actual", "predicted"]].sum().reset_index()
             add("category", str(cat), summed.assign(node=str(cat)))
@@ -188,4 +190,4 @@ def by_level(frame: pd.DataFrame, node_category: dict[str, str] | None = None) -
 def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(f"{what} lacks columns {missing}; it has {list(frame.columns)}")
+        raise ValueError(f"{what} lacks column(s) {join_names(missing)}; it has {join_names(frame.columns)}")

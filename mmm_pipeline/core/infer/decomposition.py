@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mmm_pipeline.core.features.model_data import ModelData
+from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ def decomposition_frame(fitted: Any, data: ModelData) -> pd.DataFrame:
     }
     clash = [name for name in names if name in columns]
     if clash:
-        raise ValueError(f"feature names {clash} clash with decomposition.csv's fixed columns {list(columns)}")
+        raise ValueError(f"feature name(s) {join_names(clash)} clash with decomposition.csv's fixed columns "
+                         f"{join_names(columns)}")
     for j, name in enumerate(names):
         columns[name] = contrib[:, :, j].reshape(-1)
     for part, values in (getattr(dec, "base_parts", None) or {}).items():

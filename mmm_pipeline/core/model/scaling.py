@@ -30,6 +30,7 @@ from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.model.features import KNOT_FAMILIES, ModelFeature, time_values
 from mmm_pipeline.core.model.shapes import flat_knot_index, knot_fraction
 from mmm_pipeline.core.transforms.adstock import lag_tensor
+from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def check_finite(data: ModelData) -> None:
             dates = [str(d.date()) for d in data.dates[np.unique(t)[:5]]]
             raise ValueError(
                 f"{data.dataset or 'model data'}: {int(bad.sum())} missing or infinite values in "
-                f"'{what}' (node {data.nodes[n[0]]}, dates {dates}...); fill them in the features stage"
+                f"'{what}' (node {data.nodes[n[0]]}, dates {join_names(dates)} ...); fill them in the features stage"
             )
 
 
@@ -108,7 +109,7 @@ def fit_scalers(
     target_mean = y.mean(0)
     if np.any(target_mean <= 0):
         bad = [data.nodes[i] for i in np.nonzero(target_mean <= 0)[0]]
-        raise ValueError(f"target '{data.target_name}' has a non-positive training mean for nodes {bad}; "
+        raise ValueError(f"target '{data.target_name}' has a non-positive training mean for node(s) {join_names(bad)}; "
                          "the model scales each node by its mean, so drop or merge those nodes")
     if target_scale == "log" and np.any(y <= 0):
         raise ValueError(f"target_scale 'log' needs a positive target; '{data.target_name}' has "
@@ -282,7 +283,8 @@ def prepare_inputs(
 def check_compatible(data: ModelData, nodes: list[str], feature_names: list[str]) -> None:
     """A fitted model can only read data with its own nodes and features, in its order."""
     if list(data.nodes) != list(nodes):
-        raise ValueError(f"data nodes {data.nodes} differ from the fitted model's nodes {nodes}")
+        raise ValueError(f"data nodes {join_names(data.nodes)} differ from the fitted model's nodes {join_names(nodes)}")
     if data.feature_names != list(feature_names):
-        raise ValueError(f"data features {data.feature_names} differ from the fitted model's {feature_names}")
+        raise ValueError(f"data features {join_names(data.feature_names)} differ from the fitted model's "
+                         f"{join_names(feature_names)}")
 

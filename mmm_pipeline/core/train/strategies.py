@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from mmm_pipeline.core.model.features import ModelFeature
+from mmm_pipeline.core.wording import join_names
 
 STRATEGIES = ("joint", "coordinate", "block", "hybrid")
 BLOCK_ORDER = ("marketing", "pricing", "brand", "temporal")
@@ -37,7 +38,8 @@ def phases(strategy: str, epochs: int, hybrid_schedule: list[float]) -> list[Pha
         return [Phase(strategy, 0, epochs)]
     shares = np.asarray(hybrid_schedule, dtype=float)
     if shares.shape != (3,) or np.any(shares < 0) or shares.sum() <= 0:
-        raise ValueError(f"settings.training.hybrid_schedule must be three non-negative shares, got {hybrid_schedule}")
+        raise ValueError("settings.training.hybrid_schedule must be three non-negative shares (coordinate, block, "
+                         f"joint), got {join_names(np.ravel(shares).tolist())}")
     bounds = np.round(np.cumsum(shares / shares.sum()) * epochs).astype(int)
     starts = [0, int(bounds[0]), int(bounds[1])]
     ends = [int(bounds[0]), int(bounds[1]), epochs]

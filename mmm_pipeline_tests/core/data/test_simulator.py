@@ -258,7 +258,7 @@ def test_true_model_rejects_bad_spend(weekly):
         true.media_contribution(np.ones((10, 3)))
     bad = np.ones((10, 5))
     bad[3, 1] = -1.0
-    with pytest.raises(ValueError, match=r"rows \[3\]"):
+    with pytest.raises(ValueError, match=r"row\(s\) 3$"):
         true.channel_contributions(bad)
     with pytest.raises(KeyError, match="no channel 'tiktok'"):
         true.response_curve("tiktok", np.ones(3))
