@@ -1,12 +1,13 @@
 """The report's sections in reading order, with stable ids (tests and links rely on them).
 
 Each builder takes the :class:`~mmm_pipeline.core.report.context.Context` and returns one
-``<section id=...>``; the builders live in sections_quality, sections_media and sections_plan.
+``<section id=...>``; the builders live in sections_quality, sections_media, sections_evidence and sections_plan.
 """
 
 from collections.abc import Callable
 
 from mmm_pipeline.core.report.context import Context
+from mmm_pipeline.core.report.sections_evidence import evidence
 from mmm_pipeline.core.report.sections_media import (
     adstock,
     decomposition,
@@ -30,6 +31,7 @@ SECTIONS: list[tuple[str, str, Callable[[Context], str]]] = [
     ("walk-forward", "Validation", walk_forward),
     ("decomposition", "Decomposition", decomposition),
     ("roas", "ROAS", roas),
+    ("evidence", "Evidence", evidence),
     ("saturation", "Saturation", saturation),
     ("adstock", "Carry-over", adstock),
     ("price-elasticity", "Price", price_elasticity),
