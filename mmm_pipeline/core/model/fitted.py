@@ -18,6 +18,7 @@ from mmm_pipeline.core.model import diagnostics, economics
 from mmm_pipeline.core.model.decompose import Decomposition, decompose_output, training_centring
 from mmm_pipeline.core.model.nam import NAM
 from mmm_pipeline.core.model.scaling import ModelInputs, check_compatible, prepare_inputs
+from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ class FittedNAM:
         (scaled target units, uncentred; each node read with its own input centring)."""
         names = [f.name for f in self.model.cfg.features]
         if feature not in names:
-            raise KeyError(f"no feature '{feature}'; features are {names}")
+            raise KeyError(f"no feature '{feature}'; the features are {join_names(names)}")
         i = names.index(feature)
         f = self.model.cfg.features[i]
         if f.family not in ("monotone", "concave", "free"):

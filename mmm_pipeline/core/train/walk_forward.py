@@ -34,6 +34,7 @@ from mmm_pipeline.core.train.fold_plan import (  # noqa: F401  (re-exported: the
     plan_folds,
     unit_start,
 )
+from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
@@ -559,12 +560,13 @@ def aggregate_folds(results: Sequence[FoldResult]) -> WalkForwardSummary:
     months = [r.month for r in results]
     if len(set(months)) != len(months):
         dupes = sorted({m for m in months if months.count(m) > 1})
-        raise ValueError(f"fold results repeat months {dupes}; each test month must appear once")
+        raise ValueError(f"fold results repeat month(s) {join_names(dupes)}; each test month must appear once")
     ordered = sorted(results, key=lambda r: r.month)
     ok = [r for r in ordered if r.ok]
     skipped = {r.month: r.reason for r in ordered if not r.ok}
     if not ok:
-        raise ValueError(f"no fold produced predictions ({len(results)} results; skipped: {skipped})")
+        reasons = "; ".join(f"{month}: {reason}" for month, reason in skipped.items())
+        raise ValueError(f"no fold produced predictions ({len(results)} results; skipped {reasons})")
     pooled = pd.concat([r.predictions for r in ok], ignore_index=True)
     pooled["date"] = pd.to_datetime(pooled["date"])
     pooled = pooled.sort_values(["date", "node"], kind="stable").reset_index(drop=True)

@@ -169,7 +169,7 @@ def test_aggregate_rejects_duplicate_months_and_fold_result_round_trips():
     data = tiny_data(40)
     month = wf.fold_months(data.dates, SETTINGS)[0]
     result = _result(data, month, 1.0, 0.1, 2.0)
-    with pytest.raises(ValueError, match="repeat months"):
+    with pytest.raises(ValueError, match=r"repeat month\(s\)"):
         wf.aggregate_folds([result, result])
     again = wf.FoldResult.from_dict(json.loads(json.dumps(result.to_dict())))
     pd.testing.assert_frame_equal(again.predictions, result.predictions, check_dtype=False)
