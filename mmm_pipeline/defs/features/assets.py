@@ -14,6 +14,7 @@ from mmm_pipeline.core.features.build import build_feature_frame, to_model_data
 from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.features.multicollinearity import collinearity_report
 from mmm_pipeline.core.train.walk_forward import data_fold_plan
+from mmm_pipeline.core.wording import join_names
 from mmm_pipeline.defs.features.drift import feature_drift
 from mmm_pipeline.defs.metadata import frame_metadata, json_value, table
 from mmm_pipeline.defs.partitions import sync_fold_partitions
@@ -82,7 +83,8 @@ def feature_table(context: dg.AssetExecutionContext, dataset: DatasetResource,
     context.log.info("walk-forward: %s", fold_plan.describe())
     plan = sync_fold_partitions(context.instance, months)
     if plan.changed:
-        context.log.info("fold_month partitions: +%d %s, -%d", len(plan.add), plan.add[-3:], len(plan.delete))
+        context.log.info("fold_month partitions: %d added (last %s), %d removed", len(plan.add),
+                         join_names(plan.add[-3:]) or "none", len(plan.delete))
     alpha = float((config.settings.get("automation") or {}).get("drift_alpha", 0.01))
     t, n, f = data.X.shape
     metadata = {

@@ -109,7 +109,8 @@ def tuning_study(context: dg.AssetExecutionContext, config: TuningConfig, datase
     outcome = TuningOutcome(True, result.best_settings_override,
                             f"best {result.objective} {result.best_value:.4g} after {result.n_complete} completed "
                             f"trial(s)", result.to_dict())
-    context.log.info("tuning: %s; override %s", outcome.reason, outcome.override)
+    context.log.info("tuning: %s; best settings: %s", outcome.reason,
+                     ", ".join(f"{path} = {readable(value)}" for path, value in result.best_params.items()))
     trials = result.trials.copy()
     for col in trials.columns:
         if not pd.api.types.is_numeric_dtype(trials[col]):
