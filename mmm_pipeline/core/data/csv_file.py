@@ -62,7 +62,7 @@ def _undecodable(data: bytes, exc: UnicodeDecodeError, encoding: str, shown: str
     line = data.count(b"\n", 0, exc.start) + 1
     column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
     byte = data[exc.start]
-    problem = f"byte 0x{byte:02x} at line {line}, character {column} is not valid {encoding}"
+    problem = f"byte 0x{byte:02x} (character {column} of its line) is not valid {encoding}"
     guess = _likely_encoding(data, encoding)
     if guess is None:
         fix = f"save the file as UTF-8, or set `encoding:` of {where} to the encoding it was written in"
@@ -136,9 +136,11 @@ def _ragged(header: list[str], rows: list[list[str]], lines: list[int], shown: s
             "make the header name every column, one name per column, separated by commas",
             file=shown, rows=(1,), check="ragged_rows")]
     first_line, first_count = bad[0]
+    problem = (f"{len(bad)} row(s) have {first_count} fields where the header has {len(header)}" if len(counts) == 1
+               else f"{len(bad)} rows do not have the header's {len(header)} fields; the first, line {first_line}, "
+               f"has {first_count}")
     return [DataIssue(
-        f"{len(bad)} row(s) do not have the header's {len(header)} fields "
-        f"(line {first_line} has {first_count})",
+        problem,
         "a value with a comma in it needs quotes (\"1,234\"), and a line cut short or joined to the next "
         "must be restored from the original export",
         file=shown, rows=tuple(line for line, _ in bad), check="ragged_rows")]

@@ -35,7 +35,7 @@ class DataIssue:
         if self.rows:
             shown = ", ".join(str(r) for r in self.rows[:MAX_EXAMPLES])
             more = f" and {len(self.rows) - MAX_EXAMPLES} more" if len(self.rows) > MAX_EXAMPLES else ""
-            text += f" (CSV lines {shown}{more}; header = line 1)"
+            text += f" (CSV line{'s' if len(self.rows) > 1 else ''} {shown}{more}; header = line 1)"
         if self.examples:
             text += f"; values: {', '.join(self.examples[:MAX_EXAMPLES])}"
         return f"{text}. Fix: {self.fix}"
