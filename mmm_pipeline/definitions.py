@@ -20,6 +20,7 @@ from mmm_pipeline.defs.inference.assets import bootstrap_ensemble, channel_retur
 from mmm_pipeline.defs.ingest.modeling_table import modeling_table
 from mmm_pipeline.defs.ingest.raw import raw_assets
 from mmm_pipeline.defs.planning.assets import budget_plan, scenario_outcomes
+from mmm_pipeline.defs.planning.experiment_plan import experiment_plan
 from mmm_pipeline.defs.reporting.assets import mmm_report
 from mmm_pipeline.defs.resources import RESOURCES, mmm_executor
 from mmm_pipeline.defs.training.assets import nam_model, tuning_study, walk_forward_fold, walk_forward_summary
@@ -31,7 +32,7 @@ ASSETS = [
     tuning_study, walk_forward_fold, walk_forward_summary, nam_model,  # training
     baseline_comparison, residual_diagnostics, holdout_evaluation, walk_forward_ensemble,  # evaluation
     bootstrap_ensemble, channel_returns, elasticities,  # elasticity
-    budget_plan, scenario_outcomes,  # optimization
+    budget_plan, scenario_outcomes, experiment_plan,  # optimization
     mmm_report,  # report
 ]
 

@@ -7,7 +7,7 @@ Each builder takes the :class:`~mmm_pipeline.core.report.context.Context` and re
 from collections.abc import Callable
 
 from mmm_pipeline.core.report.context import Context
-from mmm_pipeline.core.report.sections_evidence import evidence
+from mmm_pipeline.core.report.sections_evidence import evidence, next_tests
 from mmm_pipeline.core.report.sections_media import (
     adstock,
     decomposition,
@@ -38,6 +38,7 @@ SECTIONS: list[tuple[str, str, Callable[[Context], str]]] = [
     ("budget", "Budget", budget),
     ("simulator", "Simulator", simulator),
     ("scenarios", "Scenarios", scenarios),
+    ("next-tests", "Next tests", next_tests),
     ("residuals", "Residuals", residuals),
     ("hierarchy", "Hierarchy", hierarchy),
     ("additional-figures", "More figures", additional_figures),

@@ -1,13 +1,18 @@
-"""Report section "Evidence and assumptions": the lift tests the fit was calibrated to, how
-well the model reproduces each, and every assumption (prior, bound) it applied.
+"""Report sections on evidence: "Evidence and assumptions" (the lift tests the fit was
+calibrated to, how well the model reproduces each, every assumption it applied) and "What to
+test next" (the experiment plan).
 
 A planner reading a channel's return needs to know whether the sales history, an experiment
-or an assumption supplied it; this section says so in sentences, from ``summary.json``'s
-``evidence`` block (:mod:`mmm_pipeline.core.infer.evidence`).
+or an assumption supplied it, and which experiment would settle the rest; these sections say
+so from ``summary.json``'s ``evidence`` block (:mod:`mmm_pipeline.core.infer.evidence`) and
+``experiment_plan.json`` (:mod:`mmm_pipeline.core.plan.test_design`).
 """
 
+import json
+
+from mmm_pipeline.core.plan.test_design import PLAN_FILE
 from mmm_pipeline.core.report.context import Context
-from mmm_pipeline.core.report.formatting import DASH, fmt_amount
+from mmm_pipeline.core.report.formatting import DASH, fmt_amount, fmt_ratio
 from mmm_pipeline.core.report.markup import badge, esc, note, section, table, unavailable
 
 
@@ -35,3 +40,32 @@ def _tests_table(tests: list[dict]) -> str:
             for t in tests]
     return table(["channel", "test window", "where", "measured lift", "model predicts", "status"], rows,
                  numeric=(3, 4), caption="Lift tests the fit was calibrated to")
+
+
+def next_tests(ctx: Context) -> str:
+    title = "What to test next"
+    path = ctx.inputs.results_dir / PLAN_FILE
+    try:
+        plan = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return section("next-tests", title, unavailable(f"{PLAN_FILE} is missing or unreadable: no test plan."))
+    best = list((plan.get("best_per_channel") or {}).values())
+    if not best:
+        return section("next-tests", title, "<p>Every channel is identified: no experiment is needed to plan.</p>")
+    rows = [[esc(p["channel"]), esc(f"{p['design']} for {p['weeks']} weeks"), esc(fmt_amount(p["revenue_change"])),
+             esc(fmt_amount(p["cost"])), esc(_width(p["roas_now"], p["width_now"])),
+             esc(_width(p["roas_now"], p["width_after"]))]
+            for p in sorted(best, key=lambda p: -(p.get("value_per_cost") or 0))]
+    body = table(["channel", "test", "revenue change", "net cost", "ROAS interval now", "after the test"], rows,
+                 numeric=(2, 3), caption="The best test per channel, most information per unit of cost first")
+    body += note(plan.get("method", ""))
+    lead = "Experiments that would turn a channel's 'not identified' into a number, and what each would cost."
+    return section("next-tests", title, body, lead)
+
+
+def _width(mean: float | None, width: float | None) -> str:
+    if width is None:
+        return DASH
+    if mean is None:
+        return f"width {fmt_ratio(width)}"
+    return f"{fmt_ratio(mean)} ± {fmt_ratio(width / 2)}"

@@ -6,15 +6,17 @@ under ``challengers/<version>/`` with the reason. A failed or rejected run never
 champion's folder.
 """
 
+import json
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
 from mmm_pipeline.core.features.model_data import ModelData
+from mmm_pipeline.core.plan.test_design import PLAN_FILE
 from mmm_pipeline.core.registry import new_version
 from mmm_pipeline.core.report.render import render_report
-from mmm_pipeline.core.results import write_results
+from mmm_pipeline.core.results import to_jsonable, write_results
 from mmm_pipeline.core.train.walk_forward import fold_chart
 from mmm_pipeline.defs.evaluation.assets import EnsembleOutcome, HoldoutOutcome, ResidualOutcome
 from mmm_pipeline.defs.inference.assets import ChannelReturns, Elasticities
@@ -70,6 +72,7 @@ def mmm_report(
     elasticities: Elasticities,
     budget_plan: BudgetPlanOutcome,
     scenario_outcomes: list,
+    experiment_plan: dict,
 ):
     cfg = dataset.load()
     registry = dataset.registry()
@@ -83,6 +86,7 @@ def mmm_report(
         elasticities=elasticities, plan=budget_plan, scenarios=scenario_outcomes, decision=decision,
         ensemble=walk_forward_ensemble,
     )
+    payload.extra_files[PLAN_FILE] = json.dumps(to_jsonable(experiment_plan), indent=2, allow_nan=False)
     staging = registry.staging_dir(version)
     write_results(staging, payload)
     gate_cfg = cfg.settings.get("gate") or {}

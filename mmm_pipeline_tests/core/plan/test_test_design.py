@@ -1,0 +1,53 @@
+"""Test design: proposals only for channels that need them, precision that grows with the test,
+the post-test interval never wider than today's, ranked by value per unit of cost."""
+
+import json
+
+import numpy as np
+import torch
+
+from mmm_pipeline.core.config import deep_merge, load_defaults
+from mmm_pipeline.core.data.simulator import simulate_weekly
+from mmm_pipeline.core.features.simulated import weekly_simulation_model_data
+from mmm_pipeline.core.plan.test_design import design_tests
+from mmm_pipeline.core.train.trainer import fit_nam
+
+torch.set_num_threads(1)
+
+
+def test_proposals_for_unidentified_channels_ranked_by_value_per_cost():
+    data = weekly_simulation_model_data(simulate_weekly(2, n_weeks=104))
+    fitted = fit_nam(data, deep_merge(load_defaults(), {"training": {"epochs": 40}}))
+    channels = {ch: {"identified": True, "roas": {"mean": 2.0, "lo": 1.8, "hi": 2.2}} for ch in data.channel_names}
+    channels["tv"] = {"identified": False, "roas": {"mean": 1.5, "lo": 0.2, "hi": 4.0}}
+    channels["radio"] = {"identified": False, "roas": {"mean": 1.0, "lo": 0.1, "hi": 3.0},
+                         "information": {"roas_se": 0.9}}
+    plan = design_tests(fitted, data, channels, {"experiment_design": {"channels": ["search"]}},
+                        np.ones(len(data.dates), bool))
+    proposals = plan["proposals"]
+    assert plan["channels_considered"] == ["tv", "radio", "search"]
+    assert {p["channel"] for p in proposals} == {"tv", "radio", "search"}
+    assert all(p["roas_se_after"] < p["roas_se_now"] and p["width_after"] < p["width_now"] for p in proposals)
+    radio = [p for p in proposals if p["channel"] == "radio"]
+    assert all(p["roas_se_now"] == 0.9 for p in radio)  # the information's standard error when given
+    dark = sorted((p for p in radio if p["multiplier"] == 0.0), key=lambda p: p["weeks"])
+    assert [p["weeks"] for p in dark] == [2, 4, 8]
+    assert dark[0]["roas_se_test"] > dark[-1]["roas_se_test"]  # a longer test measures more precisely
+    assert all(p["spend_change"] < 0 and p["revenue_change"] < 0 for p in dark)
+    ratios = [p["value_per_cost"] for p in proposals]
+    assert ratios == sorted(ratios, reverse=True)
+    assert set(plan["best_per_channel"]) == {"tv", "radio", "search"}
+
+
+def test_the_report_shows_the_best_test_per_channel(tmp_path):
+    from types import SimpleNamespace
+
+    from mmm_pipeline.core.report.sections_evidence import next_tests
+
+    ctx = SimpleNamespace(inputs=SimpleNamespace(results_dir=tmp_path))
+    assert "no test plan" in next_tests(ctx)
+    best = {"channel": "tv", "design": "go dark", "weeks": 4, "revenue_change": -1.0e6, "cost": 4.0e5,
+            "roas_now": 1.5, "width_now": 3.0, "width_after": 0.8, "value_per_cost": 2.0}
+    (tmp_path / "experiment_plan.json").write_text(json.dumps({"best_per_channel": {"tv": best}, "method": "m"}))
+    html = next_tests(ctx)
+    assert 'id="next-tests"' in html and "go dark for 4 weeks" in html and "1.50 ± 0.40" in html
