@@ -106,7 +106,7 @@ def bench(name: str, args) -> list[str]:
                       f"pooled OOS R² {_fmt(batched_summary.overall['r2'])} (no early stopping, shared scalers) |")
         print(f"  batched {bat_s:.1f}s", flush=True)
 
-    summary = aggregate_folds(seq)
+    summary = aggregate_folds(seq, data)
     violations = {}
     for r in seq:
         for key, value in r.constraint_violations.items():

@@ -18,8 +18,9 @@ TINY_SETTINGS = {
     "bootstrap": {"replicates": 4},
     "baselines": {"models": ["ols"]},
     "optimizer": {"sensitivity": [0.0]},
-    "gate": {"min_oos_r2": 0.0, "max_fold_r2_std": 1.0, "max_fold_r2_range": 2.0, "max_elasticity_cv": 10.0,
-             "max_constraint_violations": 1.0},
+    # two monthly folds of weekly data: blocks of 4 periods, so the block spread is computable
+    "gate": {"min_oos_r2": 0.0, "min_block_periods": 4, "max_block_r2_std": 1.0, "max_block_r2_range": 2.0,
+             "min_naive_skill": -10.0, "max_elasticity_cv": 10.0, "max_constraint_violations": 1.0},
     "automation": {"settle_seconds": 5},
 }
 

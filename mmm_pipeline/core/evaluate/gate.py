@@ -8,12 +8,15 @@ threshold broke and by how much instead of a bare "gate failed".
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
+from mmm_pipeline.core.evaluate import time_blocks
 from mmm_pipeline.core.train.walk_forward import WalkForwardSummary
+from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,7 @@ class GateCheck:
 @dataclass(frozen=True)
 class GateResult:
     checks: list[GateCheck]
+    blocks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=time_blocks.BLOCK_COLUMNS))
 
     @property
     def passed(self) -> bool:
@@ -62,7 +66,10 @@ class GateResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``gate`` block of summary.json."""
-        return {"passed": self.passed, "message": self.message, "checks": [c.to_dict() for c in self.checks]}
+        blocks = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+                  for row in self.blocks.to_dict(orient="records")]
+        return {"passed": self.passed, "message": self.message, "checks": [c.to_dict() for c in self.checks],
+                "blocks": blocks}
 
 
 def check(name: str, label: str, value: float, threshold: float, op: Op) -> GateCheck:
@@ -114,21 +121,26 @@ def gated_elasticity_cv(
     return float(chosen[worst]), worst
 
 
-def fold_r2_spread(summary: WalkForwardSummary, exclude_unseen: bool) -> tuple[dict[str, float], str]:
-    """Fold-R² std and range, optionally without folds whose test month holds a feature never
-    seen moving in training (a first-ever event: no model could have learned its effect)."""
-    if not exclude_unseen or "unseen" not in summary.folds:
-        return summary.fold_r2, ""
+def excluded_folds(summary: WalkForwardSummary, gate: Mapping[str, Any]) -> list[str]:
+    """Folds left out of the stability checks: with ``gate.exclude_unseen_folds``, those whose
+    test window holds a feature never seen moving in training (a first-ever event: no model
+    could have learned its effect, so the fold measures the calendar, not the model)."""
+    if not gate.get("exclude_unseen_folds", False) or "unseen" not in summary.folds:
+        return []
     ok = summary.folds[summary.folds["status"] == "ok"]
-    flagged = ok["unseen"].fillna("").astype(str) != ""
-    if not flagged.any():
-        return summary.fold_r2, ""
-    kept = ok.loc[~flagged, "r2"].to_numpy(float)
-    kept = kept[np.isfinite(kept)]
-    std = float(np.std(kept, ddof=1)) if kept.size > 1 else float("nan")
-    rng = float(kept.max() - kept.min()) if kept.size else float("nan")
-    months = ", ".join(ok.loc[flagged, "month"])
-    return {"std": std, "range": rng}, f" (excluding folds with unseen features: {months})"
+    return list(ok.loc[ok["unseen"].fillna("").astype(str) != "", "month"].astype(str))
+
+
+def block_stability(summary: WalkForwardSummary, gate: Mapping[str, Any]) -> tuple[pd.DataFrame, str]:
+    """Out-of-sample R² and naive skill per block of consecutive folds, and the words that say
+    how the blocks were formed (block size, folds left out) for the checks' messages."""
+    min_periods = int(gate.get("min_block_periods", 26))
+    excluded = excluded_folds(summary, gate)
+    blocks = time_blocks.score_blocks(summary.predictions, min_periods, excluded)
+    note = f" over {len(blocks)} block{'' if len(blocks) == 1 else 's'} of at least {min_periods} test periods"
+    if excluded:
+        note += f" (excluding folds with a first-ever event: {join_names(excluded)})"
+    return blocks, note
 
 
 def _violation_value(constraint_violations: Mapping[str, float] | float | int | None) -> tuple[float, list[str]]:
@@ -155,12 +167,16 @@ def evaluate_gate(
     media channel was on air, to exempt rarely active channels from the elasticity-CV check.
     """
     gate = dict(settings.get("gate") or {})
-    spread, note = fold_r2_spread(summary, bool(gate.get("exclude_unseen_folds", False)))
+    blocks, note = block_stability(summary, gate)
+    r2s = blocks["r2"].to_numpy(float)
     checks = [
         check("min_oos_r2", "overall out-of-sample R²", summary.overall["r2"], gate.get("min_oos_r2", 0.75), ">="),
-        check("max_fold_r2_std", "std of fold R²" + note, spread["std"], gate.get("max_fold_r2_std", 0.10), "<="),
-        check("max_fold_r2_range", "range of fold R²" + note, spread["range"],
-              gate.get("max_fold_r2_range", 0.25), "<="),
+        check("max_block_r2_std", "std of out-of-sample R²" + note,
+              float(np.std(r2s, ddof=1)) if r2s.size > 1 else float("nan"), gate.get("max_block_r2_std", 0.10), "<="),
+        check("max_block_r2_range", "range of out-of-sample R²" + note,
+              float(np.ptp(r2s)) if r2s.size > 1 else float("nan"), gate.get("max_block_r2_range", 0.25), "<="),
+        check("min_naive_skill", "out-of-sample skill against the naive forecast (last year's same period)",
+              time_blocks.pooled_skill(summary.predictions), gate.get("min_naive_skill", 0.0), ">="),
     ]
     exempt = rarely_active(active_share, settings)
     cv, worst = gated_elasticity_cv(summary, settings, exempt)
@@ -175,6 +191,6 @@ def evaluate_gate(
     value, bad = _violation_value(constraint_violations)
     label = "hard-constraint violation rate" + (f" ({', '.join(bad)})" if bad else "")
     checks.append(check("max_constraint_violations", label, value, gate.get("max_constraint_violations", 0.0), "<="))
-    result = GateResult(checks)
+    result = GateResult(checks, blocks)
     log.info(result.message)
     return result

@@ -88,9 +88,10 @@ def walk_forward(ctx: Context) -> str:
     if finite_or_none(fold_r2.get("mean")) is not None:
         parts.append(
             note(
-                f"R² across {len(folds) or 'the'} monthly folds: mean {fmt_ratio(fold_r2.get('mean'))}, "
-                f"spread (std) {fmt_ratio(fold_r2.get('std'))}, range {fmt_ratio(fold_r2.get('min'))} "
-                f"to {fmt_ratio(fold_r2.get('max'))}."
+                f"R² across {len(folds) or 'the'} folds: mean {fmt_ratio(fold_r2.get('mean'))}, from "
+                f"{fmt_ratio(fold_r2.get('min'))} to {fmt_ratio(fold_r2.get('max'))}. A fold of a few periods "
+                "scores a noisy R², so the deployment gate judges stability on blocks of consecutive folds "
+                "(table below)."
             )
         )
     parts.append(_metrics_table(s))
@@ -101,7 +102,8 @@ def walk_forward(ctx: Context) -> str:
         parts.append(figure(chart, "model vs baselines"))
     if own_charts and ctx.inputs.holdout is not None and len(ctx.inputs.holdout):
         parts.append(figure(charts_quality.holdout_chart(ctx.inputs.holdout), "hold-out actual vs predicted"))
-    parts += [_gate_table(s), _sanity_table(s.get("sanity") or {}), _stability_table(wf.get("stability") or {})]
+    parts += [_gate_table(s), _block_table(s), _sanity_table(s.get("sanity") or {}),
+              _stability_table(wf.get("stability") or {})]
     body = "".join(p for p in parts if p)
     if not folds and not metrics and not baselines and not supplied:
         body = unavailable("Not available for this run: summary.json has no walk-forward or baseline results.")
@@ -156,6 +158,15 @@ def _gate_table(s: dict) -> str:
     verdict = "passed" if gate.get("passed") else "failed"
     return table(["check", "value", "required", "margin", "result", "detail"], rows, numeric=(1, 3),
                  caption=f"Deployment gate: {verdict}")
+
+
+def _block_table(s: dict) -> str:
+    """The gate's blocks: out-of-sample R² and skill against last year's same period, per block."""
+    blocks = [b for b in (s.get("gate") or {}).get("blocks") or [] if isinstance(b, dict)]
+    rows = [[esc(b.get("block")), esc(b.get("folds")), esc(b.get("n_periods")), fmt_ratio(b.get("r2"), 3),
+             fmt_ratio(b.get("naive_skill"), 3)] for b in blocks]
+    headers = ["folds pooled", "folds", "periods", "R²", "skill against last year's same period"]
+    return table(headers, rows, numeric=range(1, 5), caption="Out-of-sample accuracy by block") if rows else ""
 
 
 def _stability_table(stability: dict) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmm_pipeline.core.evaluate import metrics
+from mmm_pipeline.core.evaluate import metrics, time_blocks
 from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.train.errors import periods_needed
 from mmm_pipeline.core.train.fold_plan import (  # noqa: F401  (re-exported: the fold-key helpers)
@@ -555,8 +555,13 @@ def coefficient_of_variation(values: Sequence[float]) -> float:
     return sd / centre
 
 
-def aggregate_folds(results: Sequence[FoldResult]) -> WalkForwardSummary:
-    """Pool the folds' out-of-sample predictions and measure how much the folds disagree."""
+def aggregate_folds(results: Sequence[FoldResult], history: ModelData | None = None) -> WalkForwardSummary:
+    """Pool the folds' out-of-sample predictions and measure how much the folds disagree.
+
+    ``history``: the data the folds ran on; with it the pooled table gains a ``naive`` column
+    (last year's same period, see :func:`time_blocks.naive_forecast`), the yardstick of the
+    gate's skill check, which cannot be computed without it.
+    """
     months = [r.month for r in results]
     if len(set(months)) != len(months):
         dupes = sorted({m for m in months if months.count(m) > 1})
@@ -570,6 +575,8 @@ def aggregate_folds(results: Sequence[FoldResult]) -> WalkForwardSummary:
     pooled = pd.concat([r.predictions for r in ok], ignore_index=True)
     pooled["date"] = pd.to_datetime(pooled["date"])
     pooled = pooled.sort_values(["date", "node"], kind="stable").reset_index(drop=True)
+    if history is not None:
+        pooled["naive"] = time_blocks.naive_forecast(pooled, history)
     node_category = dict(zip(pooled["node"], pooled["category"]))
     fold_rows = [
         {"month": r.month, "status": r.status, **{k: r.metrics.get(k, np.nan) for k in FOLD_METRICS},

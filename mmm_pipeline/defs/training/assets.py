@@ -37,7 +37,8 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", categor
 
 #: the gate thresholds of settings.gate, each a blocking asset check on walk_forward_summary
 FOLDS_PER_BACKFILL_RUN = 4
-GATE_CHECKS = ("min_oos_r2", "max_fold_r2_std", "max_fold_r2_range", "max_elasticity_cv", "max_constraint_violations")
+GATE_CHECKS = ("min_oos_r2", "max_block_r2_std", "max_block_r2_range", "min_naive_skill", "max_elasticity_cv",
+               "max_constraint_violations")
 
 
 class TuningConfig(dg.Config):
@@ -189,7 +190,7 @@ def walk_forward_summary(context: dg.AssetExecutionContext, dataset: DatasetReso
         raise ValueError(f"{config.name}: no walk-forward fold to summarise: {fold_plan.describe()}. What to do: "
                          "set walk_forward.initial_months to auto or lower it, or supply a longer history")
     context.log.info("walk-forward: %s", fold_plan.describe())
-    summary = aggregate_folds(list(walk_forward_fold.values()))
+    summary = aggregate_folds(list(walk_forward_fold.values()), feature_table)
     on_air = dict(zip(feature_table.channel_names, (feature_table.spend > 0).mean(axis=0).tolist()))
     gate = evaluate_gate(summary, nam_model.fitted.constraint_violation_rates(feature_table), settings, on_air)
     blocking = _gate_blocking(settings)
@@ -216,6 +217,7 @@ def walk_forward_summary(context: dg.AssetExecutionContext, dataset: DatasetReso
         "overall": json_value(summary.overall),
         "overall_total": json_value(summary.overall_total),
         "fold_r2": json_value(summary.fold_r2),
+        "block_table": table(gate.blocks),
         "stability_cv": json_value(summary.stability),
         "fold_table": table(summary.folds),
         "gate_passed": bool(gate.passed),

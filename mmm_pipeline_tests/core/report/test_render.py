@@ -68,6 +68,13 @@ def test_full_report_has_every_section_with_content(rendered_report):
         assert 'src="data:image/png;base64,' in _section(html, section_id), f"{section_id} has no chart"
 
 
+def test_walk_forward_shows_the_gates_blocks_with_r2_and_naive_skill(rendered_report):
+    body = _section(rendered_report[1].read_text(), "walk-forward")
+    assert "Out-of-sample accuracy by block" in body and "2024-07..2024-12" in body
+    assert "0.812" in body and "0.640" in body and "skill against last year" in body
+    assert "spread (std)" not in body  # the per-fold spread is no longer presented as the stability test
+
+
 def test_html_needs_no_network(rendered_report):
     html = rendered_report[1].read_text()
     assert not re.search(r'(src|href)\s*=\s*["\']?(https?:)?//', html), "external reference found"
