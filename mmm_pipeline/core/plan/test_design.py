@@ -13,7 +13,8 @@ today's spend, i.e. over the last N weeks of the training window) the fitted mod
 - the channel's ROAS standard error after the test, combining the two as independent
   measurements: ``1 / sqrt(1 / se_now^2 + 1 / se_test^2)`` where ``se_test`` is the lift's
   standard error per unit of spend changed and ``se_now`` the information-based ROAS standard
-  error (``channels[ch].information.roas_se``; the interval half-width / 1.96 without it).
+  error (``channels[ch].information.roas_se``; the interval half-width / 1.96 without it; the
+  ROAS itself when neither says anything, i.e. 100% relative uncertainty).
 
 Value of information: the standard error of the channel's revenue over a year that the test
 removes, ``(se_now - se_after) * annual spend``. Tests are ranked by that value per unit of
@@ -126,10 +127,14 @@ def _propose(fitted: Any, data: ModelData, entry: dict[str, Any], channel: str, 
     se_test = sd * np.sqrt(len(window) * factor) / abs(spend_change)
     roas = entry.get("roas") or {}
     se_now = _roas_se(entry)
-    se_after = 1.0 / np.sqrt(1.0 / se_now**2 + 1.0 / se_test**2) if np.isfinite(se_now) else se_test
+    if not np.isfinite(se_now) or se_now <= 0:  # nothing known: as uncertain as the estimate is large
+        se_now = abs(float(roas.get("mean") or np.nan))
+    if not np.isfinite(se_now) or se_now <= 0:
+        return None
+    se_after = 1.0 / np.sqrt(1.0 / se_now**2 + 1.0 / se_test**2)
     cost = spend_change - lift
     annual = float(data.spend[rows, c].mean()) * PERIODS_PER_YEAR[data.frequency]
-    value = (se_now - se_after) * annual if np.isfinite(se_now) else se_test * annual
+    value = (se_now - se_after) * annual
     design = "go dark" if multiplier == 0 else f"{(multiplier - 1) * 100:+.0f}% spend"
     return ProposedTest(channel, design, multiplier, weeks, len(window), spend_change, lift, cost,
                         float(roas.get("mean", np.nan)), se_now, float(se_test), float(se_after),
@@ -144,7 +149,7 @@ def _roas_se(entry: dict[str, Any]) -> float:
         return float(se)
     roas = entry.get("roas") or {}
     if roas.get("hi") is None or roas.get("lo") is None:
-        return float("inf")
+        return float("nan")
     return float((roas["hi"] - roas["lo"]) / (2 * Z95))
 
 
