@@ -9,14 +9,16 @@ with the evidence-scaled trust region ("trust", default settings) on the same ev
   the channels' returns). The ROAS and mROAS intervals handed to the optimizer are computed from
   those replicates.
 * ``fit``: simulate weekly data (``--design``: weak, informative, ... or the flighted default),
-  fit the bootstrap NAM (one batched fit), flag channels the data do not identify, and plan from
-  channels.json exactly as the pipeline does.
+  fit the bootstrap NAM (one batched fit) and the full-data model, widen the intervals to its
+  information bound, flag channels the data do not identify, and plan from channels.json as the
+  pipeline does (without walk-forward fold stability).
 
 Scores, with the simulator's truth, of what we would do (the plan if recommended, else the
 current mix): *regret* = shortfall against the true optimum, as % of its media revenue; the
-optimum lets every channel the plan may move go from 0 to ``max_multiple`` x current spend
-(not-identified channels held, as the plan holds them). *current mix* is the regret of keeping
-the current mix; *worse than current* counts plans whose true revenue falls below it.
+optimum lets every channel go from 0 to ``max_multiple`` x current spend (nothing held, so the
+cost of holding channels the data do not identify is counted). *current mix* is the regret of
+keeping the current mix; *worse than current* counts runs where what we would do has a lower
+true revenue than the current mix.
 
 Run: ``nice -n 10 .venv/bin/python benchmarks/optimizer.py --sections evidence fit --design informative``
 """
@@ -39,6 +41,7 @@ from mmm_pipeline.core.config import load_defaults  # noqa: E402
 from mmm_pipeline.core.data.simulator import simulate_weekly  # noqa: E402
 from mmm_pipeline.core.features.simulated import weekly_simulation_model_data  # noqa: E402
 from mmm_pipeline.core.infer.bootstrap import fit_bootstrap  # noqa: E402
+from mmm_pipeline.core.infer.information import channel_information  # noqa: E402
 from mmm_pipeline.core.infer.intervals import interval  # noqa: E402
 from mmm_pipeline.core.infer.returns import channel_results, not_identified  # noqa: E402
 from mmm_pipeline.core.plan.evaluate import PlanEvaluator  # noqa: E402
@@ -46,6 +49,7 @@ from mmm_pipeline.core.plan.horizon import current_spend  # noqa: E402
 from mmm_pipeline.core.plan.optimizer import optimize_budget  # noqa: E402
 from mmm_pipeline.core.plan.trust_region import DEFAULT_MAX_MULTIPLE, evidence_half_width, trust_region  # noqa: E402
 from mmm_pipeline.core.plan.true_response import HillMediaResponse  # noqa: E402
+from mmm_pipeline.core.train.trainer import fit_nam  # noqa: E402
 
 #: log-sd of the replicates (and of the estimate's own miss) per evidence level
 PRECISIONS = {"informative": 0.03, "moderate": 0.08, "weak": 0.2}
@@ -68,8 +72,7 @@ def score(truth: HillMediaResponse, data: Any, settings: dict, fitted: Any, evid
         row["current"] = float(ev.revenue_np(ev.flat(plan.current))[0])
     free = {"bounds_pct": 1.0, "trust_region": {"enabled": False}, "bounds": {
         ch: {"lower_pct": -1.0, "upper_pct": max_multiple - 1.0} for ch in truth.channel_names}}
-    best = optimize_budget(truth, data, settings, objective="mean", not_identified=held, overrides=free,
-                           sensitivity=False)
+    best = optimize_budget(truth, data, settings, objective="mean", overrides=free, sensitivity=False)
     optimum = float(PlanEvaluator(truth, data, best.block_lengths).revenue_np(best.optimal)[0])
     for name in ("box", "trust", "current"):
         revenue = row["current"] if name == "current" else row[f"{name}_revenue"]
@@ -77,6 +80,12 @@ def score(truth: HillMediaResponse, data: Any, settings: dict, fitted: Any, evid
     row["widened"] = [ch for ch in trust_region(opt, truth.channel_names, evidence).widened() if ch not in held]
     row["held"] = held
     return row
+
+
+def median_half_width(evidence: dict[str, dict[str, Any]]) -> float:
+    """Median over channels of the relative half-width the trust region reads (NaN when none can be read)."""
+    widths = [w for w in (evidence_half_width(e) for e in evidence.values()) if np.isfinite(w)]
+    return float(np.median(widths)) if widths else float("nan")
 
 
 def scattered_replicates(truth: HillMediaResponse, spread: float, k: int, rng: np.random.Generator) -> HillMediaResponse:
@@ -98,7 +107,7 @@ def evidence_study(seed: int, level: str, replicates: int, design: str | None) -
     evidence = {ch: {"roas": interval(roas[:, c]).to_dict(), "mroas": interval(mroas[:, c]).to_dict(), "identified": True}
                 for c, ch in enumerate(data.channel_names)}
     row = score(truth, data, load_defaults(), members, evidence, [])
-    row["half_width"] = float(np.median([evidence_half_width(e) for e in evidence.values()]))
+    row["half_width"] = median_half_width(evidence)
     return {"seed": seed, "level": level, **row}
 
 
@@ -109,11 +118,13 @@ def fit_study(seed: int, replicates: int, epochs: int | None, objective: str, de
     sim, data, settings = simulated_weekly(seed, overrides, design=design)
     start = time.perf_counter()
     boot = fit_bootstrap(data, settings)
+    everything = np.ones(len(data.dates), dtype=bool)
+    information = channel_information(fit_nam(data, settings, train_mask=everything), data, everything, settings)
     fit_s = time.perf_counter() - start
-    channels = channel_results(boot.fitted, data, settings, current_spend(data, 13))
+    channels = channel_results(boot.fitted, data, settings, current_spend(data, 13), information=information)
     truth = HillMediaResponse.from_true_model(sim.true_model)
     row = score(truth, data, settings, boot.fitted, channels, not_identified(channels), objective)
-    row["half_width"] = float(np.nanmedian([evidence_half_width(e) for e in channels.values()]))
+    row["half_width"] = median_half_width(channels)
     return {"seed": seed, "level": design or "default", "fit_s": fit_s, **row}
 
 
@@ -124,7 +135,7 @@ def print_table(title: str, rows: list[dict[str, Any]]) -> None:
           "| regret: box | regret: trust | optimise s (box / trust) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['level']} | {r['seed']} | {r['half_width']:.0%} | {', '.join(r['widened']) or '-'} "
+        print(f"| {r['level']} | {r['seed']} | {percent(r['half_width']).lstrip('+')} | {', '.join(r['widened']) or '-'} "
               f"| {', '.join(r['held']) or '-'} | {r['box_p']:.2f}{'' if r['box_recommended'] else ' (kept)'} "
               f"| {r['trust_p']:.2f}{'' if r['trust_recommended'] else ' (kept)'} | {percent(r['regret_current'])} "
               f"| {percent(r['regret_box'])} | {percent(r['regret_trust'])} | {r['box_s']:.2f} / {r['trust_s']:.2f} |")

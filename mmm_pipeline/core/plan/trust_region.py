@@ -73,12 +73,12 @@ class TrustRegion:
         )
 
 
-def relative_half_width(roas: Mapping[str, Any] | None) -> float:
+def relative_half_width(band: Mapping[str, Any] | None) -> float:
     """``(hi - lo) / 2 / |mean|`` of a channels.json interval ``{mean, lo, hi}``; NaN when it cannot be read."""
-    if not roas:
+    if not band:
         return math.nan
     try:
-        mean, lo, hi = (float(roas[k]) for k in ("mean", "lo", "hi"))
+        mean, lo, hi = (float(band[k]) for k in ("mean", "lo", "hi"))
     except (KeyError, TypeError, ValueError):
         return math.nan
     if not all(math.isfinite(v) for v in (mean, lo, hi)) or mean == 0.0 or hi < lo:
