@@ -2,7 +2,8 @@
 value of information per unit of cost.
 
 For each candidate channel and each design (go dark, or a spend multiplier, for N weeks at
-today's spend, i.e. over the last N weeks of the training window) the fitted model predicts:
+today's spend, i.e. over the last N weeks of the training window; a channel dark today is
+switched on at its usual spend instead) the fitted model predicts:
 
 - the test's lift (:func:`~mmm_pipeline.core.train.experiments.predicted_lift`, carry-over
   inside the window included) and so its money cost: spend change minus revenue change
@@ -84,10 +85,13 @@ def design_tests(fitted: Any, data: ModelData, channels: dict[str, dict[str, Any
     mask = np.asarray(train_mask, dtype=bool)
     noise = _window_noise(fitted, data, mask)
     proposals = []
+    rows = np.flatnonzero(mask)
     for channel in wanted:
+        c = data.channel_names.index(channel)
         for weeks in cfg.get("weeks") or DEFAULT_WEEKS:
-            for multiplier in cfg.get("multipliers") or DEFAULT_MULTIPLIERS:
-                found = _propose(fitted, data, channels[channel], channel, int(weeks), float(multiplier), mask, noise)
+            window = rows[-max(1, int(round(float(weeks) * PERIODS_PER_WEEK[data.frequency]))):]
+            for design in _designs(data, c, rows, window, cfg.get("multipliers") or DEFAULT_MULTIPLIERS):
+                found = _propose(fitted, data, channels[channel], channel, int(weeks), design, mask, window, noise)
                 if found is not None:
                     proposals.append(found)
     proposals.sort(key=lambda p: -p.value_per_cost)
@@ -106,18 +110,29 @@ def _window_noise(fitted: Any, data: ModelData, mask: np.ndarray) -> tuple[float
     return float(resid.std()), float(long_run_factor(resid[:, None]))
 
 
-def _propose(fitted: Any, data: ModelData, entry: dict[str, Any], channel: str, weeks: int, multiplier: float,
-             mask: np.ndarray, noise: tuple[float, float]) -> ProposedTest | None:
+def _designs(data: ModelData, c: int, rows: np.ndarray, window: np.ndarray,
+             multipliers: list[float]) -> list[tuple[str, float, float]]:
+    """``(name, multiplier, money added per period)`` of each test that changes the channel's
+    spend in ``window``: multipliers of today's spend, or, for a channel dark today, switching
+    it on at its usual (mean non-zero) spend."""
+    if data.spend[window, c].sum() > 0:
+        return [("go dark" if m == 0 else f"{(m - 1) * 100:+.0f}% spend", float(m), 0.0)
+                for m in multipliers if float(m) != 1.0]
+    usual = data.spend[rows, c][data.spend[rows, c] > 0]
+    return [("switch on at its usual spend", float("nan"), float(usual.mean()))] if usual.size else []
+
+
+def _propose(fitted: Any, data: ModelData, entry: dict[str, Any], channel: str, weeks: int,
+             design: tuple[str, float, float], mask: np.ndarray, window: np.ndarray,
+             noise: tuple[float, float]) -> ProposedTest | None:
     rows = np.flatnonzero(mask)
-    n = max(1, int(round(weeks * PERIODS_PER_WEEK[data.frequency])))
-    window = rows[-n:]
     c = data.channel_names.index(channel)
-    spend_change = float(data.spend[window, c].sum() * (multiplier - 1.0))
-    if abs(spend_change) <= 0:
-        return None
+    name, multiplier, change = design
+    spend = data.spend[window, c]
+    spend_change = float(spend.sum() * (multiplier - 1.0)) if np.isfinite(multiplier) else change * len(window)
     end = periods.next_start(data.dates[window[-1:]], data.frequency)[0] - pd.Timedelta(days=1)
     test = LiftTests((channel,), (None,), data.dates[window[:1]], pd.DatetimeIndex([end]), np.zeros(1), np.ones(1),
-                     np.array([multiplier]), np.zeros(1), (f"{channel} x{multiplier:g}",))
+                     np.array([multiplier]), np.array([change]), (f"{channel}: {name}",))
     model = fitted.model
     prepared = prepare_experiments(test, data, mask, model.scalers.media_scale, model.scalers.target_mean,
                                    model.cfg.l_max, model.cfg.n_models)
@@ -135,8 +150,7 @@ def _propose(fitted: Any, data: ModelData, entry: dict[str, Any], channel: str, 
     cost = spend_change - lift
     annual = float(data.spend[rows, c].mean()) * PERIODS_PER_YEAR[data.frequency]
     value = (se_now - se_after) * annual
-    design = "go dark" if multiplier == 0 else f"{(multiplier - 1) * 100:+.0f}% spend"
-    return ProposedTest(channel, design, multiplier, weeks, len(window), spend_change, lift, cost,
+    return ProposedTest(channel, name, multiplier, weeks, len(window), spend_change, lift, cost,
                         float(roas.get("mean", np.nan)), se_now, float(se_test), float(se_after),
                         2 * Z95 * se_now, 2 * Z95 * float(se_after), float(value),
                         float(value / max(cost, MIN_COST_SHARE * abs(spend_change))))

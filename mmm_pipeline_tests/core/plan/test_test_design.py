@@ -2,8 +2,10 @@
 the post-test interval never wider than today's, ranked by value per unit of cost."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
+import pytest
 import torch
 
 from mmm_pipeline.core.config import deep_merge, load_defaults
@@ -51,3 +53,18 @@ def test_the_report_shows_the_best_test_per_channel(tmp_path):
     (tmp_path / "experiment_plan.json").write_text(json.dumps({"best_per_channel": {"tv": best}, "method": "m"}))
     html = next_tests(ctx)
     assert 'id="next-tests"' in html and "go dark for 4 weeks" in html and "1.50 ± 0.40" in html
+
+
+def test_a_channel_dark_today_is_proposed_switched_on_at_its_usual_spend():
+    data = weekly_simulation_model_data(simulate_weekly(2, n_weeks=104))
+    x = data.X.copy()
+    c = data.feature_index("radio")
+    x[-10:, :, c] = 0.0  # dark for the last ten weeks
+    dark = replace(data, X=x)
+    fitted = fit_nam(dark, deep_merge(load_defaults(), {"training": {"epochs": 40}}))
+    channels = {"radio": {"identified": False, "roas": {"mean": 1.0, "lo": 0.1, "hi": 3.0}}}
+    plan = design_tests(fitted, dark, channels, {}, np.ones(len(dark.dates), bool))
+    usual = data.X[:-10, 0, c][data.X[:-10, 0, c] > 0].mean()
+    assert {p["design"] for p in plan["proposals"]} == {"switch on at its usual spend"}
+    for p in plan["proposals"]:
+        assert p["spend_change"] == pytest.approx(usual * p["periods"]) and p["revenue_change"] > 0
