@@ -38,8 +38,12 @@ from mmm_pipeline.core.model.scaling import ModelInputs
 
 log = logging.getLogger(__name__)
 
-#: eigenvalues below this fraction of the largest are directions the fit cannot see
-EIGEN_TOLERANCE = 1e-9
+#: eigenvalues (unit-diagonal scaling) below this fraction of the largest are directions the fit
+#: cannot see: a condition number past 1e7 is beyond what a float32 Jacobian resolves, and a
+#: direction that weak would leave any ROAS that leans on it unidentified anyway
+EIGEN_TOLERANCE = 1e-7
+#: ridge on the unit-scaled nuisance block (see :func:`profiled_forms`)
+NUISANCE_RIDGE = 1e-8
 #: a ROAS gradient with more than this share of its norm in unseen directions is not estimable
 NULL_SHARE = 1e-3
 #: a bounded parameter within this share of its range from a bound is "at its bound"
@@ -188,18 +192,25 @@ def _broadcast_context(ctx, k: int) -> None:
 # ---------------------------------------------------------------------------- linear algebra
 
 
-def quadratic_forms(info: np.ndarray, grads: np.ndarray, scale: float | None = None) -> np.ndarray:
+def quadratic_forms(info: np.ndarray, grads: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
     """``g' F⁻¹ g`` for every row ``g`` of ``grads``, infinite where ``g`` reaches a direction
     ``F`` does not see (the function is not estimable from this information).
 
-    A direction is unseen when its eigenvalue is below ``EIGEN_TOLERANCE`` times ``scale``
-    (default: the largest eigenvalue). Pass the data's own scale when ``F`` includes a stiff
-    prior, so the prior's curvature does not make the data's weaker directions look unseen.
+    Both are judged after unit-diagonal (Jacobi) scaling, which leaves the form unchanged but
+    keeps parameters of very different scales from pushing genuine directions below the
+    tolerance. ``reference`` (default ``info``) sets the scaling and what "unseen" means: pass
+    the data's own information when ``info`` adds a stiff prior to it, so the prior's curvature
+    does not make the data's weaker directions look unseen.
     """
-    info = 0.5 * (info + info.T)
-    values, vectors = np.linalg.eigh(info)
-    top = max(float(values.max(initial=0.0)) if scale is None else scale, 1e-300)
+    ref = info if reference is None else reference
+    diag = np.diag(ref).copy()
+    d = np.where(diag > 0, 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0)), 1.0)
+    top = max(float(np.linalg.eigvalsh(ref * d[:, None] * d[None, :]).max(initial=0.0)), 1e-300) \
+        if reference is not None else None
+    values, vectors = np.linalg.eigh(0.5 * (info + info.T) * d[:, None] * d[None, :])
+    top = top if top is not None else max(float(values.max(initial=0.0)), 1e-300)
     seen = values > EIGEN_TOLERANCE * top
+    grads = grads * d[None, :]
     coef = grads @ vectors  # [C, D]
     var = (coef[:, seen] ** 2 / values[seen]).sum(-1)
     norms = np.linalg.norm(grads, axis=1)
@@ -208,11 +219,48 @@ def quadratic_forms(info: np.ndarray, grads: np.ndarray, scale: float | None = N
     return var
 
 
-def residual_variance(resid: np.ndarray, jac: np.ndarray) -> float:
-    """Residual variance with the degrees of freedom the fit used (rank of its Jacobian)."""
+def profiled_information(info: np.ndarray, interest: np.ndarray) -> np.ndarray:
+    """The information on the ``interest`` parameters with every other one profiled out:
+    ``F_ii - F_io F_oo⁻¹ F_oi``.
+
+    The nuisance block is solved by Cholesky after unit-diagonal scaling with a tiny ridge:
+    nuisance directions the data do not see change no prediction, so they cannot absorb a media
+    effect, and holding them still changes nothing. This keeps the cost at one Cholesky of the
+    nuisance block instead of an eigen-decomposition of the whole matrix.
+    """
+    i, o = np.flatnonzero(interest), np.flatnonzero(~interest)
+    if o.size == 0:
+        return info[np.ix_(i, i)]
+    diag = np.diag(info)[o]
+    d = np.where(diag > 0, 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0)), 1.0)
+    f_oo = info[np.ix_(o, o)] * d[:, None] * d[None, :] + NUISANCE_RIDGE * np.eye(o.size)
+    f_oi = info[np.ix_(o, i)] * d[:, None]
+    try:
+        half = np.linalg.solve(np.linalg.cholesky(f_oo), f_oi)  # L⁻¹ F_oi
+        correction = half.T @ half
+    except np.linalg.LinAlgError:  # rounding made the block indefinite: pseudo-inverse of its positive part
+        values, vectors = np.linalg.eigh(f_oo)
+        keep = values > EIGEN_TOLERANCE * values.max()
+        proj = vectors[:, keep].T @ f_oi
+        correction = proj.T @ (proj / values[keep, None])
+    return info[np.ix_(i, i)] - correction
+
+
+def residual_variance(resid: np.ndarray, rank: int) -> float:
+    """Residual variance with the degrees of freedom the fit used (``rank`` of its Jacobian)."""
     n = resid.size
-    rank = int(np.linalg.matrix_rank(jac, tol=None)) if jac.size else 0
     return float((resid**2).sum() / max(n - rank, n // 2, 1))
+
+
+def jacobian_rank(gram: np.ndarray) -> int:
+    """Rank of ``J`` from its Gram matrix ``J'J`` (unit-diagonal scaled, same tolerance as above)."""
+    diag = np.diag(gram)
+    keep = diag > 0
+    if not keep.any():
+        return 0
+    d = 1.0 / np.sqrt(diag[keep])
+    values = np.linalg.eigvalsh(gram[np.ix_(keep, keep)] * d[:, None] * d[None, :])
+    return int((values > EIGEN_TOLERANCE * values.max()).sum())
 
 
 def long_run_factor(resid: np.ndarray) -> float:
@@ -225,6 +273,15 @@ def long_run_factor(resid: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------- the model
+
+
+def media_parameters(model: NAM) -> np.ndarray:
+    """``[D]`` mask of the parameters a channel's ROAS depends on (carry-over, saturation, amplitude)."""
+    mask = np.zeros(model.layout.size, dtype=bool)
+    for name, e in model.layout.entries.items():
+        if name.startswith("media.") and not name.endswith("_sigma"):
+            mask[e.offset : e.offset + int(np.prod(e.shape))] = True
+    return mask
 
 
 def _bounded_positions(model: NAM, theta: torch.Tensor) -> dict[int, tuple[str, str]]:
@@ -258,7 +315,7 @@ def channel_information(fitted: FittedNAM, data: ModelData, train_mask: np.ndarr
     if not model.index["media"]:
         return {}
     mask = np.asarray(train_mask, dtype=bool)
-    inputs = fitted.inputs(data)
+    inputs = fitted.inputs(data, dense_operators=True)  # the trainer's fast path: K-member passes are bmm
     single = fitted.member(0).model if fitted.n_models > 1 else model
     theta = single.flat.detach()[0].clone()
     t, n = inputs.n_periods, inputs.n_nodes
@@ -267,20 +324,23 @@ def channel_information(fitted: FittedNAM, data: ModelData, train_mask: np.ndarr
     with torch.no_grad():
         eta = single(inputs, detail=False).eta[0].double().numpy()
     resid = (inputs.y_scaled.double().numpy() - eta)[mask]
-    jac_np = jac.numpy()
-    sigma2 = residual_variance(resid, jac_np)
+    gram = (jac.T @ jac).numpy()
+    sigma2 = residual_variance(resid, jacobian_rank(gram))
     factor = long_run_factor(resid)
-    f_data = jac_np.T @ jac_np / (sigma2 * factor)
+    f_data = gram / (sigma2 * factor)
     roas, grads = roas_gradient(single, inputs, theta, np.asarray(data.spend, dtype=float).sum(0))
-    var_data = quadratic_forms(f_data, grads)
+    interest = media_parameters(single)
+    s_data = profiled_information(f_data, interest)
+    var_data = quadratic_forms(s_data, grads[:, interest])
 
     ctx = penalty_context(single, inputs, data, mask, settings)
     h_pen = penalty_hessian(single, inputs, ctx, theta) * ctx.n_obs / (2.0 * sigma2)
     f_total = f_data + h_pen
     held = _bounded_positions(single, theta)
     free = np.setdiff1d(np.arange(theta.numel()), np.fromiter(held, dtype=int, count=len(held)))
-    data_scale = float(np.linalg.eigvalsh(f_data).max(initial=0.0))
-    var_total = quadratic_forms(f_total[np.ix_(free, free)], grads[:, free], data_scale)
+    s_total = profiled_information(f_total[np.ix_(free, free)], interest[free])
+    kept = ~np.isin(np.flatnonzero(interest), np.fromiter(held, dtype=int, count=len(held)))
+    var_total = quadratic_forms(s_total, grads[:, interest][:, kept], s_data[np.ix_(kept, kept)])
 
     names = [single.cfg.features[i].name for i in single.index["media"]]
     out = {}

@@ -74,10 +74,12 @@ class FittedNAM:
     def time_terms(self) -> list[str]:
         return [f.name for f in self.model.cfg.features if f.source == "time"]
 
-    def inputs(self, data: ModelData, carry_in: np.ndarray | None = None) -> ModelInputs:
+    def inputs(self, data: ModelData, carry_in: np.ndarray | None = None, dense_operators: bool = False) -> ModelInputs:
+        """Model inputs for ``data``; ``dense_operators`` for many-member passes (see ``prepare_inputs``)."""
         check_compatible(data, self.nodes, self.feature_names)
         cfg = self.model.cfg
-        return prepare_inputs(data, cfg.features, self.model.scalers, cfg.l_max, cfg.target_scale, carry_in)
+        return prepare_inputs(data, cfg.features, self.model.scalers, cfg.l_max, cfg.target_scale, carry_in,
+                              dense_operators)
 
     def _channel_index(self, channel: str) -> int:
         if channel not in self.channel_names:

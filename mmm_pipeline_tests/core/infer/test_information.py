@@ -14,6 +14,7 @@ from mmm_pipeline.core.infer.information import (
     ChannelInformation,
     channel_information,
     output_jacobian,
+    jacobian_rank,
     quadratic_forms,
     residual_variance,
 )
@@ -48,7 +49,7 @@ def test_for_a_model_linear_in_its_parameters_the_information_se_is_the_ols_se()
     y = inputs.y_scaled.double().numpy()[:, 0]
     beta, *_ = np.linalg.lstsq(design, y, rcond=None)
     resid = y - design @ beta
-    sigma2 = residual_variance(resid, design)
+    sigma2 = residual_variance(resid, jacobian_rank(design.T @ design))
     assert sigma2 == pytest.approx(resid @ resid / (len(y) - 3))
     ols_se = np.sqrt(np.diag(sigma2 * np.linalg.inv(design.T @ design)))
     info_se = np.sqrt(quadratic_forms(design.T @ design / sigma2, np.eye(3)))
