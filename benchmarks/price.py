@@ -37,7 +37,7 @@ def one_seed(seed: int, replicates: int, epochs: int | None) -> list[dict]:
     seconds = time.perf_counter() - started
     rows = []
     for cat, true_units in truth.units_elasticity.items():
-        row = {"seed": seed, "category": cat, "seconds": seconds}
+        row = {"seed": seed, "category": cat, "seconds": seconds, "violation_rate": results["violation_rate"]}
         for kind, true in (("units", true_units), ("revenue", truth.revenue_elasticity[cat])):
             iv = results[kind][cat]
             row.update({f"{kind}_true": true, f"{kind}_mean": iv["mean"], f"{kind}_lo": iv["lo"], f"{kind}_hi": iv["hi"],
@@ -76,7 +76,8 @@ def main() -> None:
             print(f"| {seed} | {r['category']} | {r['units_true']:+.2f} | {r['units_mean']:+.3f} "
                   f"[{r['units_lo']:+.3f}, {r['units_hi']:+.3f}] | {r['revenue_true']:+.2f} | {r['revenue_mean']:+.3f} "
                   f"[{r['revenue_lo']:+.3f}, {r['revenue_hi']:+.3f}] |", flush=True)
-        print(f"seed {seed}: demand fit {rows[-1]['seconds']:.0f} s", flush=True)
+        print(f"seed {seed}: demand fit {rows[-1]['seconds']:.0f} s; own-price curve rising at "
+              f"{rows[-1]['violation_rate']:.1%} of its checks", flush=True)
     s = summary(rows)
     print(f"\nMAE units {s['units_mae']:.3f} (target <= 0.05), MAE revenue {s['revenue_mae']:.3f} (<= 0.05); "
           f"coverage units {s['units_coverage']:.0%}, revenue {s['revenue_coverage']:.0%} (>= 90%); "

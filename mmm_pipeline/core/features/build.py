@@ -125,8 +125,13 @@ def build_feature_frame(table: pd.DataFrame, config: DatasetConfig) -> FeatureFr
     for ref in config.controls:
         add(ref.name, table[ref.name], resolve_kind(ref.name, ref.kind, settings, "free"), "brand",
             _national(table, ref.name))
+    window = _pull_forward_periods(fs, config.frequency)
     for col in event_columns(config, table):  # 0/1 flags: a linear effect whatever the name says
         add(col, table[col], "linear", "temporal")
+        if window:
+            before, after = _around_events(table, col, window)
+            add(f"{col}_before", before, "linear", "temporal")
+            add(f"{col}_after", after, "linear", "temporal")
     _calendar_features(table, config, fs, add, report)
     _media_reporting(table, config, fs, report)
     dropped = _drop_constant(frame, specs) if fs.get("drop_constant", True) else {}
@@ -268,6 +273,28 @@ def _media_reporting(table: pd.DataFrame, config: DatasetConfig, fs: dict[str, A
     share = spend.div(total.where(total > 0), axis=0).fillna(0.0)
     for ch in channels:
         report(f"sov_{ch}", share[ch].to_numpy())
+
+
+def _pull_forward_periods(fs: dict[str, Any], frequency: str) -> int:
+    """Periods around an event whose demand it moves (``features.events.pull_forward_days``);
+    0 when that is under half a period (weekly or monthly data see the shift inside the period)."""
+    days = float((fs.get("events") or {}).get("pull_forward_days") or 0)
+    return int(round(days * periods.PERIODS_PER_YEAR[frequency] / 365.25))
+
+
+def _around_events(table: pd.DataFrame, column: str, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 flags for the ``window`` periods before and after an event period (not on it), per node.
+
+    Shoppers wait for a sale and have stocked up after it: demand dips on both sides, and
+    without these flags the dip would be read as part of the base or of the price."""
+    on = table[column].to_numpy(dtype=float) > 0
+    series = table.assign(_on=on).groupby(NODE, sort=False)["_on"]
+    ahead = np.zeros(len(table), dtype=bool)
+    behind = np.zeros(len(table), dtype=bool)
+    for shift in range(1, window + 1):
+        ahead |= series.shift(-shift, fill_value=False).to_numpy(dtype=bool)
+        behind |= series.shift(shift, fill_value=False).to_numpy(dtype=bool)
+    return (ahead & ~on).astype(float), (behind & ~on).astype(float)
 
 
 def _drop_constant(frame: pd.DataFrame, specs: list[FeatureSpec]) -> dict[str, str]:

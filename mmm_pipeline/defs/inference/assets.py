@@ -134,6 +134,8 @@ def elasticities(context: dg.AssetExecutionContext, feature_table: ModelData, na
                                           n_replicates=fitted.n_models)
     if demand:
         price, units, source = demand["revenue"], demand["units"], "demand fit on log(units); revenue by price identity"
+        if demand["violation_rate"] > 0:
+            context.log.warning("the demand curve rises with price at %.1f%% of its checks", 100 * demand["violation_rate"])
     else:
         units, source = {}, f"revenue model ({reason})"
         price = mark_bounds(price_elasticity(fitted, feature_table, settings), bounds.get(own_price_feature(feature_table)))

@@ -223,3 +223,15 @@ def test_require_enough_periods_counts_channels_and_other_features():
     assert "What to do" in msg and err.value.needed == 24 and err.value.periods == 12
     with pytest.raises(InsufficientDataError, match="need at least 36"):
         require_enough_periods(_tiny(24, 9, 3), {"training": {"min_periods_per_parameter": 3.0}})
+
+
+def test_days_around_an_event_get_their_own_flags_per_node(retail):
+    _, table, frame, data = retail
+    assert {"special_sale_before", "special_sale_after"} <= set(data.feature_names)
+    node = frame.frame[frame.frame["node"] == "Lens"].reset_index(drop=True)
+    sale = np.flatnonzero(node["special_sale"].to_numpy() > 0)  # days 90-92, 180-182, ...
+    assert sale[3] == 90 and sale[5] == 92
+    assert list(node["special_sale_before"].iloc[86:93]) == [0, 1, 1, 1, 0, 0, 0]
+    assert list(node["special_sale_after"].iloc[90:97]) == [0, 0, 0, 1, 1, 1, 0]
+    weekly = retail_config(features={"events": {"pull_forward_days": 3}})
+    assert "special_sale_before" not in build_model_data(table, weekly.model_copy(update={"frequency": "weekly"})).feature_names
