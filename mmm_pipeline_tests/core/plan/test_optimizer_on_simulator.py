@@ -41,7 +41,7 @@ def test_recommended_plan_beats_current_mix_and_nears_true_optimum_under_the_tru
     boot = fit_bootstrap(data, settings)
     channels = channel_results(boot.fitted, data, settings, current_spend(data, HORIZON))
     held = not_identified(channels)
-    plan = optimize_budget(boot.fitted, data, settings, not_identified=held, sensitivity=False)
+    plan = optimize_budget(boot.fitted, data, settings, not_identified=held, evidence=channels, sensitivity=False)
     assert plan.horizon == HORIZON
 
     truth = HillMediaResponse.from_true_model(sim.true_model)
@@ -52,8 +52,10 @@ def test_recommended_plan_beats_current_mix_and_nears_true_optimum_under_the_tru
     # never worse than the current mix under the true response
     assert ours >= current * (1 - 1e-9), (plan.reason, ours, current)
 
-    # the true optimum under the same constraints (not-identified channels held, as we hold them)
-    best = optimize_budget(truth, data, settings, objective="mean", not_identified=held, sensitivity=False)
+    # the true optimum under the same constraints (not-identified channels held, as we hold them,
+    # and the same evidence-scaled trust region)
+    best = optimize_budget(truth, data, settings, objective="mean", not_identified=held, evidence=channels,
+                           sensitivity=False)
     best_revenue = float(ev.revenue_np(best.optimal)[0])
     assert best.marginal_spread is None or best.marginal_spread < 1e-3
     # within 2% of the true optimum's media revenue (a stricter test than 2% of total revenue)
