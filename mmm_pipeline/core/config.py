@@ -106,6 +106,13 @@ class ColumnRef(_Strict):
     kind: FeatureKind | None = None  # None: keyword rules in features decide
 
 
+class ControlRef(ColumnRef):
+    """A control or brand item, with its role toward the media effects (see
+    :mod:`mmm_pipeline.core.features.roles`); ``None``: inferred from the data and stated."""
+
+    role: Literal["confounder", "precision", "mediator"] | None = None
+
+
 class ChannelConfig(_Strict):
     """A paid-media channel. ``spend`` is the money column; ``exposure`` optional impressions."""
 
@@ -165,8 +172,8 @@ class DatasetConfig(_Strict):
     target: ColumnRef
     channels: list[ChannelConfig]
     organic: list[ColumnRef] = Field(default_factory=list)
-    controls: list[ColumnRef] = Field(default_factory=list)
-    brand: list[ColumnRef] = Field(default_factory=list)
+    controls: list[ControlRef] = Field(default_factory=list)
+    brand: list[ControlRef] = Field(default_factory=list)
     events: list[EventConfig] = Field(default_factory=list)
     price: PriceConfig | None = None
     hierarchy: HierarchyConfig | None = None

@@ -21,6 +21,7 @@ from mmm_pipeline.core.config import DatasetConfig
 from mmm_pipeline.core.data import periods
 from mmm_pipeline.core.data.schemas import event_columns
 from mmm_pipeline.core.features.model_data import DEFAULT_BLOCK, Block, FeatureSpec, ModelData
+from mmm_pipeline.core.features.roles import assign_roles
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,12 @@ def to_model_data(features: FeatureFrame, config: DatasetConfig) -> ModelData:
     meta = {"holdout_periods": config.holdout.periods, "simulated": config.simulated,
             "reporting_columns": features.reporting, "dropped_features": features.dropped,
             "own_price": (feature_settings(config).get("price") or {}).get("own_price", "list")}
-    return ModelData(dates=dates, nodes=nodes, node_category=node_category, X=x, y=y, features=features.specs,
+    data = ModelData(dates=dates, nodes=nodes, node_category=node_category, X=x, y=y, features=features.specs,
                      frequency=config.frequency, target_name=features.target, dataset=config.name, meta=meta)
+    declared = {ref.name: ("brand", ref.role) for ref in config.brand}
+    declared.update({ref.name: ("controls", ref.role) for ref in config.controls})
+    data.meta["roles"] = {item: v.to_dict() for item, v in assign_roles(data, declared, config.settings).items()}
+    return data
 
 
 def build_feature_frame(table: pd.DataFrame, config: DatasetConfig) -> FeatureFrame:

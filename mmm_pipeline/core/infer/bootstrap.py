@@ -109,6 +109,7 @@ class BootstrapFit:
     """K models fitted at once on block-bootstrap weights, and how they were drawn."""
 
     fitted: Any  # FittedNAM with n_models == K
+    data: ModelData  # what the replicates were fitted on (read every replicate output against it)
     weights: np.ndarray  # [K, T]
     block_length: int
     seed: int
@@ -152,4 +153,10 @@ def fit_bootstrap(
     fitted = fit(data, settings, train_mask=mask, sample_weights=weights, n_models=k, seed=seed)
     seconds = time.perf_counter() - start
     log.info("bootstrap: %d replicates fitted in %.1f s", k, seconds)
-    return BootstrapFit(fitted=fitted, weights=weights, block_length=block, seed=seed, scheme=scheme, seconds=seconds)
+    return BootstrapFit(fitted=fitted, data=data, weights=weights, block_length=block, seed=seed, scheme=scheme, seconds=seconds)
+
+
+def point_model(boot: BootstrapFit, final: Any) -> Any:
+    """The one model whose features match the replicates: ``final`` (the full-data fit), or, when
+    the replicates left mediators out, their first member (the total-effect model)."""
+    return boot.fitted.member(0) if boot.data.meta.get("left_out_mediators") else final

@@ -18,6 +18,7 @@ from scipy import stats
 from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.infer.information import ChannelInformation
 from mmm_pipeline.core.infer.intervals import Interval, at_least, identification, interval, interval_dict
+from mmm_pipeline.core.wording import join_names
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def data_identifiability(
         if spend[:, c].sum() <= 0:
             reasons[ch] = "no spend in the data: there is nothing to estimate a return from"
         elif partners:
-            reasons[ch] = (f"spend moves together with {partners} (|correlation| > {max_correlation:.2f}): the data "
+            reasons[ch] = (f"spend moves together with {join_names(partners)} (|correlation| > {max_correlation:.2f}): the data "
                            "cannot split the effect between them")
         elif own_cv[c] < min_own_cv:
             reasons[ch] = (
@@ -247,6 +248,26 @@ def fold_instability(channel: str, fold_stability: Mapping[str, float] | None, s
     what = "ROAS" if worst[0].startswith("roas:") else "elasticity"
     digits = 2 if round(worst[1], 2) > round(limit, 2) else 3  # never print "CV 0.30 > 0.30"
     return f"its {what} varies across walk-forward folds (CV {worst[1]:.{digits}f} > {limit:.{digits}f})"
+
+
+def direct_effects(fitted: Any, data: ModelData, information: Mapping[str, ChannelInformation], level: float,
+                   left_out: list[str]) -> dict[str, dict[str, Any]]:
+    """Per channel, the return with the mediators ``left_out`` held fixed: the *direct* effect.
+
+    ``fitted`` is the model with every feature (one member), ``information`` its
+    :func:`channel_information`. The interval is the information bound around the model's
+    estimate (no bootstrap of this second model: it is reported beside the total effect, not
+    planned on).
+    """
+    flat = summary_long(fitted.channel_summary(data))
+    out = {}
+    for ch in data.channel_names:
+        point = float(np.nanmean(_per_channel(flat, ch, "roas")))
+        info = information.get(ch)
+        iv = at_least(Interval(point, point, point, level), info.rel_se_data if info else math.inf)
+        out[ch] = {"roas": iv.to_dict(), "mediators": list(left_out),
+                   "note": "revenue that does not flow through " + join_names(left_out)}
+    return out
 
 
 def not_identified(channels: dict[str, dict[str, Any]]) -> list[str]:

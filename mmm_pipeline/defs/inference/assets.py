@@ -13,13 +13,15 @@ import numpy as np
 import pandas as pd
 
 from mmm_pipeline.core.features.model_data import ModelData
-from mmm_pipeline.core.infer.bootstrap import BootstrapFit, fit_bootstrap
-from mmm_pipeline.core.infer.demand import demand_price_results
+from mmm_pipeline.core.features.roles import media_view
+from mmm_pipeline.core.infer.bootstrap import BootstrapFit, fit_bootstrap, point_model
+from mmm_pipeline.core.infer.demand import demand_prices
 from mmm_pipeline.core.infer.decomposition import decomposition_frame, decomposition_sums_to_prediction
 from mmm_pipeline.core.infer.information import channel_information
 from mmm_pipeline.core.infer.price import active_bound_lines, mark_active_bounds, mark_bounds, model_bounds, own_price_feature
-from mmm_pipeline.core.infer.returns import channel_results, elasticity_results, not_identified, price_elasticity
+from mmm_pipeline.core.infer.returns import channel_results, direct_effects, elasticity_results, not_identified, price_elasticity
 from mmm_pipeline.core.plan.horizon import current_spend, horizon_periods
+from mmm_pipeline.core.wording import join_names
 from mmm_pipeline.defs.metadata import json_value, plain, readable, table
 from mmm_pipeline.defs.resources import DatasetResource
 from mmm_pipeline.defs.runtime import limit_threads
@@ -41,8 +43,13 @@ class BootstrapConfig(dg.Config):
 def bootstrap_ensemble(context: dg.AssetExecutionContext, config: BootstrapConfig, dataset: DatasetResource,
                        feature_table: ModelData, nam_model: TrainedModel):
     limit_threads(nam_model.settings)
-    fit = fit_bootstrap(feature_table, nam_model.settings, train_mask=nam_model.train_mask,
-                        n_replicates=config.replicates)
+    data = media_view(feature_table)
+    for item in (feature_table.meta.get("roles") or {}).values():
+        context.log.info("role: %s", item["sentence"])
+    if data.meta.get("left_out_mediators"):
+        context.log.warning("replicates fitted without the mediators %s: media effects are total effects",
+                            join_names(data.meta["left_out_mediators"]))
+    fit = fit_bootstrap(data, nam_model.settings, train_mask=nam_model.train_mask, n_replicates=config.replicates)
     context.log.info("bootstrap: %d replicates, block length %d, %.1fs", fit.fitted.n_models, fit.block_length,
                      fit.seconds)
     return dg.MaterializeResult(value=fit, metadata={
@@ -85,14 +92,21 @@ def channel_returns(context: dg.AssetExecutionContext, feature_table: ModelData,
                     bootstrap_ensemble: BootstrapFit, walk_forward_summary: WalkForwardOutcome):
     settings = nam_model.settings
     limit_threads(settings)
-    fitted = bootstrap_ensemble.fitted
-    horizon = horizon_periods(settings, feature_table.frequency)
-    current = current_spend(feature_table, horizon)
-    information = channel_information(nam_model.fitted, feature_table, nam_model.train_mask, settings)
-    channels = channel_results(fitted, feature_table, settings, current, train_mask=nam_model.train_mask,
+    fitted, data, mask = bootstrap_ensemble.fitted, bootstrap_ensemble.data, nam_model.train_mask
+    horizon = horizon_periods(settings, data.frequency)
+    current = current_spend(data, horizon)
+    left_out = list(data.meta.get("left_out_mediators") or [])
+    information = channel_information(point_model(bootstrap_ensemble, nam_model.fitted), data, mask, settings)
+    channels = channel_results(fitted, data, settings, current, train_mask=mask,
                                fold_stability=walk_forward_summary.summary.stability, information=information)
-    decomposition = decomposition_frame(fitted, feature_table)
-    error = decomposition_sums_to_prediction(fitted, feature_table, decomposition)
+    if left_out:
+        direct = direct_effects(nam_model.fitted, feature_table,
+                                channel_information(nam_model.fitted, feature_table, mask, settings),
+                                float(settings["bootstrap"]["level"]), left_out)
+        for ch, entry in channels.items():
+            entry["direct_effect"] = direct[ch]
+    decomposition = decomposition_frame(fitted, data)
+    error = decomposition_sums_to_prediction(fitted, data, decomposition)
     tolerance = DECOMPOSITION_RTOL * max(1.0, float(np.abs(feature_table.y).max()))
     unidentified = not_identified(channels)
     if unidentified:
@@ -107,7 +121,7 @@ def channel_returns(context: dg.AssetExecutionContext, feature_table: ModelData,
         "channels": table(_channel_table(channels)),
         "not_identified": json_value(unidentified),
         "horizon_periods": horizon,
-        "current_spend_per_period": json_value(dict(zip(feature_table.channel_names, current))),
+        "current_spend_per_period": json_value(dict(zip(data.channel_names, current))),
         "decomposition_rows": len(decomposition),
     })
 
@@ -118,6 +132,7 @@ class Elasticities:
     price: dict[str, Any]  # summary.price_elasticity (revenue)
     price_units: dict[str, Any] = field(default_factory=dict)  # summary.price_elasticity_units (demand fit)
     price_source: str = "revenue model"  # where the price elasticities come from, and why
+    demand: Any = None  # the DemandFit behind them (price scenarios), None without one
 
 
 @dg.asset(group_name="elasticity",
@@ -129,21 +144,24 @@ def elasticities(context: dg.AssetExecutionContext, feature_table: ModelData, na
     limit_threads(settings)
     fitted = bootstrap_ensemble.fitted
     bounds = model_bounds(fitted)
-    by_feature = mark_active_bounds(elasticity_results(fitted, feature_table, settings), bounds)
-    demand, reason = demand_price_results(feature_table, modeling_table, settings, train_mask=nam_model.train_mask,
-                                          n_replicates=fitted.n_models)
-    if demand:
-        price, units, source = demand["revenue"], demand["units"], "demand fit on log(units); revenue by price identity"
-        if demand["violation_rate"] > 0:
-            context.log.warning("the demand curve rises with price at %.1f%% of its checks", 100 * demand["violation_rate"])
+    by_feature = mark_active_bounds(elasticity_results(fitted, bootstrap_ensemble.data, settings), bounds)
+    demand = demand_prices(feature_table, modeling_table, settings, train_mask=nam_model.train_mask,
+                           n_replicates=fitted.n_models)
+    if demand.fit is not None:
+        price, units = demand.results["revenue"], demand.results["units"]
+        source = "demand fit on log(units); revenue by price identity"
+        if demand.results["violation_rate"] > 0:
+            context.log.warning("the demand curve rises with price at %.1f%% of its checks",
+                                100 * demand.results["violation_rate"])
     else:
-        units, source = {}, f"revenue model ({reason})"
-        price = mark_bounds(price_elasticity(fitted, feature_table, settings), bounds.get(own_price_feature(feature_table)))
+        units, source = {}, f"revenue model ({demand.reason})"
+        price = mark_bounds(price_elasticity(fitted, bootstrap_ensemble.data, settings),
+                            bounds.get(own_price_feature(feature_table)))
     context.log.info("price elasticities from the %s", source)
     for line in active_bound_lines({**by_feature, "own price (units)": units}):
         context.log.warning("elasticity bound active: %s", line)
     rows = [{"feature": f, "node": n, **iv} for f, nodes in by_feature.items() for n, iv in nodes.items()]
-    return dg.MaterializeResult(value=Elasticities(by_feature, price, units, source), metadata={
+    return dg.MaterializeResult(value=Elasticities(by_feature, price, units, source, demand.fit), metadata={
         "elasticities": table(pd.DataFrame(rows)),
         "price_elasticity": json_value(price),
         "price_elasticity_units": json_value(units),

@@ -6,12 +6,12 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from mmm_pipeline.core.features.model_data import ModelData
-from mmm_pipeline.core.infer.bootstrap import BootstrapFit
+from mmm_pipeline.core.infer.bootstrap import BootstrapFit, point_model
 from mmm_pipeline.core.plan.optimizer import optimize_budget
+from mmm_pipeline.core.plan.price_scenarios import price_scenarios
 from mmm_pipeline.core.plan.scenarios import run_scenarios
 from mmm_pipeline.core.plan.sensitivity import response_curves
-from mmm_pipeline.defs.inference.assets import ChannelReturns
+from mmm_pipeline.defs.inference.assets import ChannelReturns, Elasticities
 from mmm_pipeline.defs.metadata import json_value, readable, table
 from mmm_pipeline.defs.runtime import limit_threads
 from mmm_pipeline.defs.training.assets import TrainedModel
@@ -34,16 +34,15 @@ class BudgetPlanOutcome:
 @dg.asset(group_name="optimization", kinds={"scipy"},
           description="Media plan maximising a low quantile of lift across bootstrap replicates, recommended only "
           "when replicates it was not optimised on back it; response curves with the plan marked.")
-def budget_plan(context: dg.AssetExecutionContext, config: PlanConfig, feature_table: ModelData,
-                nam_model: TrainedModel, bootstrap_ensemble: BootstrapFit, channel_returns: ChannelReturns):
+def budget_plan(context: dg.AssetExecutionContext, config: PlanConfig, nam_model: TrainedModel, bootstrap_ensemble: BootstrapFit, channel_returns: ChannelReturns):
     settings = nam_model.settings
     limit_threads(settings)
-    plan = optimize_budget(bootstrap_ensemble.fitted, feature_table, settings, total_budget=config.total_budget,
-                           horizon=config.horizon_periods, objective=config.objective, point_model=nam_model.fitted,
+    plan = optimize_budget(bootstrap_ensemble.fitted, bootstrap_ensemble.data, settings, total_budget=config.total_budget,
+                           horizon=config.horizon_periods, objective=config.objective, point_model=point_model(bootstrap_ensemble, nam_model.fitted),
                            not_identified=channel_returns.not_identified, evidence=channel_returns.channels)
     optimal = plan.optimal_totals / plan.horizon
     saturation = {ch: entry.get("saturation_spend") for ch, entry in channel_returns.channels.items()}
-    curves = response_curves(bootstrap_ensemble.fitted, feature_table, settings, channel_returns.current_spend,
+    curves = response_curves(bootstrap_ensemble.fitted, bootstrap_ensemble.data, settings, channel_returns.current_spend,
                              optimal=optimal, saturation=saturation)
     allocation = plan.to_dict()
     (context.log.info if plan.recommended else context.log.warning)("budget plan: %s", plan.reason)
@@ -61,12 +60,14 @@ def budget_plan(context: dg.AssetExecutionContext, config: PlanConfig, feature_t
 
 
 @dg.asset(group_name="optimization",
-          description="What-if scenarios (configured and built-in): predicted revenue and lift with bootstrap "
-          "intervals against what actually ran.")
-def scenario_outcomes(context: dg.AssetExecutionContext, feature_table: ModelData, nam_model: TrainedModel,
-                      bootstrap_ensemble: BootstrapFit):
+          description="What-if scenarios (configured and built-in, and a list-price change per category from the "
+          "demand fit): predicted revenue and lift with bootstrap intervals against what actually ran.")
+def scenario_outcomes(context: dg.AssetExecutionContext, nam_model: TrainedModel, bootstrap_ensemble: BootstrapFit,
+                      elasticities: Elasticities):
     limit_threads(nam_model.settings)
-    scenarios = run_scenarios(bootstrap_ensemble.fitted, feature_table, nam_model.settings)
+    scenarios = run_scenarios(bootstrap_ensemble.fitted, bootstrap_ensemble.data, nam_model.settings)
+    if elasticities.demand is not None:
+        scenarios += price_scenarios(elasticities.demand, nam_model.settings)
     rows = [{"name": s["name"], "description": s["description"], "lift_pct": s["lift_pct"]["mean"],
              "lift_pct_lo": s["lift_pct"]["lo"], "lift_pct_hi": s["lift_pct"]["hi"]} for s in scenarios]
     return dg.MaterializeResult(value=scenarios, metadata={

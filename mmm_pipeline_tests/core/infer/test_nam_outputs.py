@@ -90,7 +90,7 @@ def test_spend_checks_catch_collinear_and_dark_channels():
     x[:, 0, 4] = 0.0  # display never runs
     data.X = x
     reasons = data_identifiability(data)
-    assert "moves together with ['radio']" in reasons["tv"]
+    assert "moves together with radio " in reasons["tv"]
     assert "no spend" in reasons["display"]
     assert reasons["search"] == ""
 
