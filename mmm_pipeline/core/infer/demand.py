@@ -119,19 +119,27 @@ def _by_node_and_category(values: np.ndarray, fit: DemandFit, level: float) -> d
     return out
 
 
-def demand_price_results(data: ModelData, table: pd.DataFrame, settings: dict[str, Any], *,
-                         train_mask: np.ndarray | None = None,
-                         n_replicates: int | None = None) -> tuple[dict[str, Any], str]:
-    """``(price_results, reason)``: the demand fit's elasticities, or ``{}`` and why there are none
-    (switched off, no units or no own price in the data, units not positive)."""
+@dataclass
+class DemandPrices:
+    """The demand fit and its price results, or why there is none (``fit`` None, ``results`` {})."""
+
+    fit: DemandFit | None
+    results: dict[str, Any]
+    reason: str
+
+
+def demand_prices(data: ModelData, table: pd.DataFrame, settings: dict[str, Any], *,
+                  train_mask: np.ndarray | None = None, n_replicates: int | None = None) -> DemandPrices:
+    """Fit demand and read its price elasticities, unless switched off, the data give no units or
+    no own price, or units are not positive (the reason says which)."""
     if not ((settings.get("features") or {}).get("price") or {}).get("demand", True):
-        return {}, "features.price.demand is off"
+        return DemandPrices(None, {}, "features.price.demand is off")
     units = units_matrix(data, table)
     if units is None or own_price_feature(data) is None:
-        return {}, "the data give no units or no own price"
+        return DemandPrices(None, {}, "the data give no units or no own price")
     try:
         fit = fit_demand(data, units, settings, train_mask=train_mask, n_replicates=n_replicates)
     except ValueError as exc:
         log.warning("demand not fitted: %s", exc)
-        return {}, str(exc)
-    return price_results(fit, settings), ""
+        return DemandPrices(None, {}, str(exc))
+    return DemandPrices(fit, price_results(fit, settings), "")

@@ -6,7 +6,7 @@ from mmm_pipeline.core.config import deep_merge
 from mmm_pipeline.core.data.simulator_retail_price import simulate_price_retail
 from mmm_pipeline.core.features.build import build_model_data
 from mmm_pipeline.core.infer.demand import (
-    demand_price_results,
+    demand_prices,
     demand_problem,
     fit_demand,
     price_results,
@@ -45,7 +45,7 @@ def test_units_that_are_not_positive_are_refused_with_the_cells_named():
 def test_without_units_or_when_switched_off_the_price_answers_say_why():
     table, config, _ = simulate_price_retail(0, n_days=60)
     data = build_model_data(table, config)
-    assert demand_price_results(data, table.drop(columns="units"), config.settings) == (
-        {}, "the data give no units or no own price")
+    missing = demand_prices(data, table.drop(columns="units"), config.settings)
+    assert (missing.fit, missing.results, missing.reason) == (None, {}, "the data give no units or no own price")
     off = deep_merge(config.settings, {"features": {"price": {"demand": False}}})
-    assert demand_price_results(data, table, off) == ({}, "features.price.demand is off")
+    assert demand_prices(data, table, off).reason == "features.price.demand is off"
