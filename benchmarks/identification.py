@@ -315,8 +315,12 @@ def write_doc(label: str, text: str) -> None:
 
 
 def _commit() -> str:
-    proc = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
-    return proc.stdout.strip() or "unknown"
+    """The product's commit, and whether tracked files differ from it (the numbers are then not its own)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + (" with uncommitted changes" if dirty else "")
 
 
 def main() -> None:
