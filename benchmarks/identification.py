@@ -64,8 +64,6 @@ from mmm_pipeline.core.plan.true_response import HillMediaResponse  # noqa: E402
 TIGHT_RELATIVE_SE = 0.10  # the oracle pins the ROAS this well: "not identified" is a false alarm
 Z95 = 1.959964
 DOC = PROJECT_ROOT / "docs" / "identification.md"
-#: where channels.json may carry a channel's total effect beside its direct one (mediators)
-TOTAL_EFFECT_KEYS = ("total_effect", "total")
 #: --quick: a smoke test of the harness, not a measurement (fewer replicates, one seed)
 QUICK_SETTINGS = {"bootstrap": {"replicates": 30}}
 
@@ -118,22 +116,13 @@ def _read(folder: Path, name: str) -> Any:
 # -- judging the results ----------------------------------------------------------------------
 
 
-def reported_roas(entry: dict[str, Any]) -> dict[str, float]:
-    """The ROAS interval a planner acts on: the total effect when the product reports one, else ``roas``."""
-    for key in TOTAL_EFFECT_KEYS:
-        block = entry.get(key)
-        if isinstance(block, dict) and isinstance(block.get("roas"), dict):
-            return block["roas"]
-    return entry["roas"]
-
-
 def judge_channels(sim: Simulation, channels: dict[str, Any]) -> list[dict[str, Any]]:
     """Per channel: truth, oracle SE, the product's estimate, interval and verdict."""
     bound = roas_standard_errors(sim)
     rows = []
     for c in sim.channels:
         truth = sim.truth["media"][c]
-        roas = reported_roas(channels[c])
+        roas = channels[c]["roas"]  # a total effect: the product fits its returns without mediators
         lo, hi = _bound(roas["lo"], -np.inf), _bound(roas["hi"], np.inf)
         true_roas = float(truth["roas"])
         rows.append({
