@@ -10,6 +10,11 @@ mean relative ROAS error of the replicate mean, 95% interval coverage of the tru
 the median interval width with tests relative to the width without and to the test's own
 ROAS interval (the lift's 95% interval per unit of spend removed).
 
+Then the test plan: on the fit without tests, :func:`design_tests` proposes the best test per
+channel with its predicted ROAS interval width after the test; that test is simulated from the
+truth with the standard error the plan predicted, added, and the bootstrap refitted. Printed:
+predicted against measured width (target: within 25%).
+
 Run: ``nice -n 10 .venv/bin/python benchmarks/calibration.py --seeds 1 2 3 4 --replicates 40``
 """
 
@@ -27,10 +32,13 @@ import torch
 from mmm_pipeline.core.config import deep_merge, load_defaults
 from mmm_pipeline.core.data.experiments import Z95, LiftTests
 from mmm_pipeline.core.data.simulator import simulate_weekly
-from mmm_pipeline.core.data.simulator_experiments import LiftTestDesign, simulate_lift_tests
+from mmm_pipeline.core.data.simulator_experiments import LiftTestDesign, design_window, simulate_lift_tests, true_lift
 from mmm_pipeline.core.features.simulated import weekly_simulation_model_data
 from mmm_pipeline.core.infer.bootstrap import fit_bootstrap
+from mmm_pipeline.core.infer.information import channel_information
 from mmm_pipeline.core.infer.returns import roas_intervals
+from mmm_pipeline.core.plan.test_design import design_tests
+from mmm_pipeline.core.train.trainer import fit_nam
 
 TEST_WEEKS = 8
 
@@ -63,6 +71,34 @@ def one_seed(seed: int, replicates: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def designed_tests(seed: int, replicates: int) -> pd.DataFrame:
+    """Predicted vs measured ROAS interval width after each channel's best proposed test."""
+    sim = simulate_weekly(seed, design="weak")
+    data = weekly_simulation_model_data(sim)
+    settings = deep_merge(load_defaults(), {"bootstrap": {"replicates": replicates}})
+    before = fit_bootstrap(data, settings, seed=seed)
+    everything = np.ones(len(data.dates), bool)
+    info = channel_information(fit_nam(data, settings), data, everything, settings)
+    channels = {ch: {"identified": False, "roas": iv.to_dict(), "information": info[ch].to_dict()}
+                for ch, iv in roas_intervals(before.fitted, data).items()}
+    plan = design_tests(before.fitted, data, channels, settings, everything)
+    rows = []
+    for channel, best in plan["best_per_channel"].items():
+        start = str(data.dates[len(data.dates) - best["periods"]].date())
+        design = LiftTestDesign(channel, start, best["periods"], best["multiplier"])
+        lift = true_lift(sim.true_model, sim.spend, design_window(sim.dates, design), design)
+        se = best["roas_se_test"] * abs(best["spend_change"])
+        frame = simulate_lift_tests(sim.true_model, sim.spend, sim.dates, "weekly", [design], se / abs(lift), seed)
+        after = fit_bootstrap(replace(data, experiments=lift_tests(frame)), settings, seed=seed)
+        iv = roas_intervals(after.fitted, data)[channel]
+        rows.append({"seed": seed, "channel": channel, "test": f"{best['design']}, {best['weeks']} weeks",
+                     "boot_width_before": channels[channel]["roas"]["hi"] - channels[channel]["roas"]["lo"],
+                     "info_width_before": best["width_now"],
+                     "predicted_after": best["width_after"], "measured_after": iv.hi - iv.lo})
+    out = pd.DataFrame(rows)
+    return out.assign(ratio=out["measured_after"] / out["predicted_after"])
+
+
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
     results = results.assign(rel_error=(results["mean"] / results["truth"] - 1).abs(),
                              covered=(results["lo"] <= results["truth"]) & (results["truth"] <= results["hi"]),
@@ -90,6 +126,12 @@ def main() -> None:
     print(results.round(3).to_string(index=False))
     print()
     print(summarise(results).round(3).to_string())
+    designed = pd.concat([designed_tests(s, args.replicates) for s in args.seeds], ignore_index=True)
+    print()
+    print(designed.round(3).to_string(index=False))
+    within = (designed["ratio"] - 1).abs() <= 0.25
+    print(f"\npredicted width within 25% of measured: {int(within.sum())} of {len(designed)}; "
+          f"median measured / predicted {designed['ratio'].median():.2f}; {time.perf_counter() - started:.0f} s in all")
 
 
 if __name__ == "__main__":
