@@ -555,12 +555,16 @@ def coefficient_of_variation(values: Sequence[float]) -> float:
     return sd / centre
 
 
-def aggregate_folds(results: Sequence[FoldResult], history: ModelData | None = None) -> WalkForwardSummary:
+def aggregate_folds(results: Sequence[FoldResult], history: ModelData | None = None,
+                    min_history_share: float = 0.5) -> WalkForwardSummary:
     """Pool the folds' out-of-sample predictions and measure how much the folds disagree.
 
     ``history``: the data the folds ran on; with it the pooled table gains a ``naive`` column
     (last year's same period, see :func:`time_blocks.naive_forecast`), the yardstick of the
-    gate's skill check, which cannot be computed without it.
+    gate's skill check, which cannot be computed without it. Fold-to-fold stability (the CVs of
+    elasticities and ROAS) uses only folds trained on at least ``min_history_share`` of the
+    longest fold's history: the first folds of an expanding window know a fraction of what the
+    final model knows, and their spread measures that, not an unstable answer.
     """
     months = [r.month for r in results]
     if len(set(months)) != len(months):
@@ -588,8 +592,10 @@ def aggregate_folds(results: Sequence[FoldResult], history: ModelData | None = N
     )
     fold_r2 = _spread(folds.loc[folds["status"] == "ok", "r2"].to_numpy(float))
     parameters = _parameter_table(ok)
+    longest = max(r.n_train for r in ok)
+    informed = parameters["month"].isin([r.month for r in ok if r.n_train >= min_history_share * longest])
     stability = {
-        name: coefficient_of_variation(parameters[col].to_numpy(float))
+        name: coefficient_of_variation(parameters.loc[informed, col].to_numpy(float))
         for col, name in _stability_columns(parameters).items()
     }
     return WalkForwardSummary(

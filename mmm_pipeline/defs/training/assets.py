@@ -190,7 +190,8 @@ def walk_forward_summary(context: dg.AssetExecutionContext, dataset: DatasetReso
         raise ValueError(f"{config.name}: no walk-forward fold to summarise: {fold_plan.describe()}. What to do: "
                          "set walk_forward.initial_months to auto or lower it, or supply a longer history")
     context.log.info("walk-forward: %s", fold_plan.describe())
-    summary = aggregate_folds(list(walk_forward_fold.values()), feature_table)
+    summary = aggregate_folds(list(walk_forward_fold.values()), feature_table,
+                              float(settings["gate"]["stability_min_history_share"]))
     on_air = dict(zip(feature_table.channel_names, (feature_table.spend > 0).mean(axis=0).tolist()))
     gate = evaluate_gate(summary, nam_model.fitted.constraint_violation_rates(feature_table), settings, on_air)
     blocking = _gate_blocking(settings)

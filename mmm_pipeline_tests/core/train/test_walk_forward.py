@@ -165,6 +165,21 @@ def test_aggregate_pools_predictions_and_measures_fold_stability():
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_fold_stability_ignores_folds_that_trained_on_a_fraction_of_the_history():
+    """Early expanding-window folds know little; their spread is not instability of the answer."""
+    data = tiny_data(60)
+    months = wf.fold_months(data.dates, SETTINGS)
+    roas = [0.5 if i < len(months) // 4 else 2.0 + 0.02 * (i % 2) for i in range(len(months))]
+    results = [_result(data, m, 1.0, 0.2, r) for m, r in zip(months, roas)]
+    longest = max(r.n_train for r in results)
+    assert min(r.n_train for r in results) < 0.5 * longest  # the design has short early folds
+    informed = wf.aggregate_folds(results).stability["roas:tv"]
+    everything = wf.aggregate_folds(results, min_history_share=0.0).stability["roas:tv"]
+    assert everything > 0.3 > informed
+    kept = [r for r, res in zip(roas, results) if res.n_train >= 0.5 * longest]
+    assert informed == pytest.approx(np.std(kept, ddof=1) / np.mean(kept))
+
+
 def test_aggregate_rejects_duplicate_months_and_fold_result_round_trips():
     data = tiny_data(40)
     month = wf.fold_months(data.dates, SETTINGS)[0]
