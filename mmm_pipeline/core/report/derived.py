@@ -34,6 +34,8 @@ class ChannelRow:
     saturation_spend: float | None
     decay: Interval | None
     weights: list[float]
+    direct_roas: Interval | None = None  # with the mediators held (channels.json direct_effect), when any
+    prior_share: float | None = None  # share of the ROAS precision the model's assumptions supply
 
 
 def channel_rows(inputs: ReportInputs) -> list[ChannelRow]:
@@ -64,6 +66,8 @@ def channel_rows(inputs: ReportInputs) -> list[ChannelRow]:
                 saturation_spend=finite_or_none(entry.get("saturation_spend")),
                 decay=as_interval(adstock.get("decay")),
                 weights=_numbers(adstock.get("weights")),
+                direct_roas=as_interval((entry.get("direct_effect") or {}).get("roas")),
+                prior_share=finite_or_none((entry.get("information") or {}).get("prior_share")),
             )
         )
     return rows

@@ -10,7 +10,7 @@ from mmm_pipeline.core.report import charts_media
 from mmm_pipeline.core.report.chart_style import SUPPORT_PALETTE
 from mmm_pipeline.core.report.context import Context, estimate_cell
 from mmm_pipeline.core.report.derived import node_categories, price_elasticity_split
-from mmm_pipeline.core.report.formatting import DASH, fmt_amount, fmt_interval, fmt_pct
+from mmm_pipeline.core.report.formatting import DASH, fmt_amount, fmt_interval, fmt_pct, sentence
 from mmm_pipeline.core.report.inputs import ReportInputs, finite_or_none
 from mmm_pipeline.core.report.markup import badge, esc, figure, note, section, table, unavailable
 
@@ -53,18 +53,36 @@ def roas(ctx: Context) -> str:
         body = unavailable(ctx.inputs.unavailable("channels.json")) + ctx.extras("roas")
         return section("roas", "Return on ad spend", body)
     body = figure(charts_media.roas_chart(rows, ctx.colours), "ROAS per channel with intervals")
+    mediated = any(r.direct_roas is not None for r in rows)
     table_rows = [
         [esc(r.name), fmt_amount((r.spend or {}).get("mean")), estimate_cell(r, r.contribution, fmt_amount),
-         estimate_cell(r, r.roas), estimate_cell(r, r.mroas),
-         badge("identified", "good") if r.identified else badge("not identified", "warn"), esc(r.reason)]
+         estimate_cell(r, r.roas), *([estimate_cell(r, r.direct_roas)] if mediated else []), estimate_cell(r, r.mroas),
+         fmt_pct(r.prior_share, 0), badge("identified", "good") if r.identified else badge("not identified", "warn"),
+         esc(r.reason)]
         for r in rows
     ]
-    headers = ["channel", "spend", "contribution", "ROAS", "marginal ROAS", "status", "why"]
+    headers = ["channel", "spend", "contribution", "ROAS (total)" if mediated else "ROAS",
+               *(["ROAS (direct)"] if mediated else []), "marginal ROAS", "from assumptions", "status", "why"]
     caption = f"Over the whole window; ranges are the {ctx.interval_label}"
-    body += table(headers, table_rows, numeric=(1, 2, 3, 4), caption=caption)
+    body += table(headers, table_rows, numeric=(1, 2, 3, 4, 5) if mediated else (1, 2, 3, 4), caption=caption)
     body += note("ROAS is revenue per unit of spend on average; marginal ROAS is what the next unit at today's spend "
-                 "returns. Below 1, extra spend does not pay for itself in revenue.")
+                 "returns. Below 1, extra spend does not pay for itself in revenue. Ranges are never narrower than "
+                 "what the information in the sales history supports; 'from assumptions' is the share of a ROAS's "
+                 "precision that the model's regularisation, bounds and priors supply rather than the data — above "
+                 "half, the channel is not called identified.")
+    body += _roles(ctx.summary.get("roles") or {}, mediated)
     return section("roas", "Return on ad spend", body + ctx.extras("roas"))
+
+
+def _roles(roles: dict, mediated: bool) -> str:
+    """What each control and brand item is to the media effects, in the product's own words."""
+    if not roles:
+        return ""
+    lines = "".join(f"<li>{esc(sentence(r.get('sentence')))}</li>" for r in roles.values())
+    lead = ("Media effects are total effects: what moving budget changes, including what flows through brand "
+            "health. The direct effect (brand health held fixed) is shown beside them."
+            if mediated else "Controls and brand items, and what they are to the media effects:")
+    return f"<p>{esc(lead)}</p><ul>{lines}</ul>"
 
 
 def saturation(ctx: Context) -> str:

@@ -17,6 +17,7 @@ from mmm_pipeline.core.infer.evidence import evidence_summary
 from mmm_pipeline.core.registry import ModelRegistry, PromotionDecision, decide_promotion
 from mmm_pipeline.core.results import HOLDOUT_COLUMNS, ResultsPayload
 from mmm_pipeline.core.train.walk_forward import data_fold_plan
+from mmm_pipeline.core.wording import join_names
 
 METRIC_KEYS = ("r2", "mape", "smape", "rmse", "nrmse", "directional_accuracy")
 
@@ -97,8 +98,11 @@ def _notes(outcome: Any, holdout: Any, returns: Any, data: ModelData, extra: lis
     dropped = data.meta.get("dropped_features") or {}
     for feature, why in dropped.items():
         notes.append(f"feature {feature} left out: {why}")
+    for role in (data.meta.get("roles") or {}).values():
+        if role["role"] == "mediator" or role["looks_mediated"]:
+            notes.append(role["sentence"])
     if returns.not_identified:
-        notes.append(f"not identified (no ROAS claim made): {', '.join(returns.not_identified)}")
+        notes.append(f"not identified (no ROAS claim made): {join_names(returns.not_identified)}")
     return notes
 
 
@@ -126,6 +130,7 @@ def build_payload(*, config: DatasetConfig, data: ModelData, model: Any, outcome
         "champion": decision.to_dict(),
         "diagnostics": residuals.diagnostics.to_dict(),
         "not_identified": list(returns.not_identified),
+        "roles": data.meta.get("roles") or {},
         "price_elasticity": elasticities.price,
         "evidence": evidence_summary(fitted, data, config.settings, model.train_mask),
         "price_elasticity_units": elasticities.price_units,

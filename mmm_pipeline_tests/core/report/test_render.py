@@ -339,3 +339,19 @@ def test_units_and_revenue_elasticities_side_by_side_when_demand_was_fitted(resu
     assert "units elasticity" in price and "revenue elasticity" in price
     assert "+0.40% revenue" in price and "-0.60% units" in price
     assert "own price (units) for Camera: at its upper bound (0): the data would go further" in price
+
+
+def test_total_and_direct_effects_sit_side_by_side_with_the_roles_in_words(results_factory, undrawn_charts):
+    role = {"item": "awareness", "role": "mediator", "sentence": "awareness is brand health, treated as a mediator"}
+    folder = results_factory(summary_extra={"roles": {"awareness": role}})
+    channels = json.loads((folder / "channels.json").read_text())
+    for entry in channels.values():
+        entry["direct_effect"] = {"roas": {"mean": 0.5, "lo": 0.3, "hi": 0.7, "width": 0.4}, "mediators": ["awareness"]}
+        entry["information"] = {"prior_share": 0.62}
+    (folder / "channels.json").write_text(json.dumps(channels))
+    roas = _section(render_report(folder)[0].read_text(), "roas")
+    assert "ROAS (total)" in roas and "ROAS (direct)" in roas
+    assert "Awareness is brand health, treated as a mediator." in roas
+    assert "62%" in roas
+    plain = _section(render_report(results_factory("plain"))[0].read_text(), "roas")
+    assert "ROAS (direct)" not in plain and "ROAS (total)" not in plain
