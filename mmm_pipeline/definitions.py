@@ -16,7 +16,7 @@ from mmm_pipeline.defs.evaluation.assets import (
     walk_forward_ensemble,
 )
 from mmm_pipeline.defs.features.assets import feature_table
-from mmm_pipeline.defs.inference.assets import bootstrap_ensemble, channel_returns, elasticities
+from mmm_pipeline.defs.inference.assets import bootstrap_ensemble, channel_returns, elasticities, interval_coverage
 from mmm_pipeline.defs.ingest.modeling_table import modeling_table
 from mmm_pipeline.defs.ingest.raw import raw_assets
 from mmm_pipeline.defs.planning.assets import budget_plan, scenario_outcomes
@@ -31,7 +31,7 @@ ASSETS = [
     feature_table,  # features
     tuning_study, walk_forward_fold, walk_forward_summary, nam_model,  # training
     baseline_comparison, residual_diagnostics, holdout_evaluation, walk_forward_ensemble,  # evaluation
-    bootstrap_ensemble, channel_returns, elasticities,  # elasticity
+    bootstrap_ensemble, channel_returns, elasticities, interval_coverage,  # elasticity
     budget_plan, scenario_outcomes, experiment_plan,  # optimization
     mmm_report,  # report
 ]

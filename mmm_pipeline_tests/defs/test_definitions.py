@@ -15,6 +15,7 @@ EXPECTED_GROUPS = {
     "baseline_comparison": "evaluation", "residual_diagnostics": "evaluation", "holdout_evaluation": "evaluation",
     "walk_forward_ensemble": "evaluation",
     "bootstrap_ensemble": "elasticity", "channel_returns": "elasticity", "elasticities": "elasticity",
+    "interval_coverage": "elasticity",
     "budget_plan": "optimization", "scenario_outcomes": "optimization", "experiment_plan": "optimization",
     "mmm_report": "report",
 }

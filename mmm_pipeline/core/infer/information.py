@@ -59,8 +59,9 @@ class ChannelInformation:
     """What the information says about one channel's ROAS (relative standard errors)."""
 
     roas: float  # the fitted model's ROAS (level of the delta-method linearisation)
-    rel_se_data: float  # standard error / ROAS from the data alone (inf: the data do not see it)
+    rel_se_data: float  # standard error / ROAS from the evidence: sales history and lift tests (inf: unseen)
     rel_se_total: float  # ... with the regularisers, priors and active bounds included
+    rel_se_sales: float = math.nan  # ... from the sales history alone (equal to rel_se_data without lift tests)
     at_bounds: tuple[str, ...] = field(default_factory=tuple)  # its parameters held by a bound
 
     @property
@@ -78,6 +79,7 @@ class ChannelInformation:
             "roas_rel_se": _finite(self.rel_se_data),
             "roas_se": _finite(self.rel_se_data * abs(self.roas)),
             "roas_rel_se_with_priors": _finite(self.rel_se_total),
+            "roas_rel_se_sales_only": _finite(self.rel_se_sales),
             "prior_share": round(self.prior_share, 4),
             "at_bounds": list(self.at_bounds),
         }
@@ -301,9 +303,29 @@ def _bounded_positions(model: NAM, theta: torch.Tensor) -> dict[int, tuple[str, 
     return found
 
 
+def experiment_jacobian(model: NAM, inputs: ModelInputs, theta: torch.Tensor, tests) -> np.ndarray:
+    """``[E, D]`` derivative of each lift test's standardised residual: a test is one more
+    observation with unit variance, so its information is ``J_z' J_z``."""
+    from mmm_pipeline.core.train.experiments import experiment_residuals
+
+    flat = theta[None].clone().requires_grad_(True)
+    z = experiment_residuals(model, flat, inputs, tests)[0]
+    rows = [torch.autograd.grad(z[e], flat, retain_graph=e + 1 < len(z))[0][0] for e in range(len(z))]
+    return torch.stack(rows).double().numpy() if rows else np.zeros((0, theta.numel()))
+
+
+def _relative(var: np.ndarray, roas: np.ndarray) -> np.ndarray:
+    """Relative standard errors; infinite where the ROAS is zero (nothing to be relative to)."""
+    scale = np.where(roas != 0, np.abs(roas), np.nan)
+    out = np.sqrt(var) / scale
+    return np.where(np.isfinite(scale), out, np.inf)
+
+
 def channel_information(fitted: FittedNAM, data: ModelData, train_mask: np.ndarray, settings: dict
                         ) -> dict[str, ChannelInformation]:
-    """Per channel, the ROAS precision from the data alone and with the model's assumptions.
+    """Per channel, the ROAS precision from the evidence (sales history and lift tests) and with
+    the model's assumptions added; and from the sales history alone, to say which evidence
+    identified a channel.
 
     ``fitted`` is the final model (its first member is used); ``train_mask`` the periods it was
     fitted on. ROAS is over all of ``data``'s periods, as in channels.json; the standard errors
@@ -318,7 +340,7 @@ def channel_information(fitted: FittedNAM, data: ModelData, train_mask: np.ndarr
     inputs = fitted.inputs(data, dense_operators=True)  # the trainer's fast path: K-member passes are bmm
     single = fitted.member(0).model if fitted.n_models > 1 else model
     theta = single.flat.detach()[0].clone()
-    t, n = inputs.n_periods, inputs.n_nodes
+    n = inputs.n_nodes
     rows = (np.flatnonzero(mask)[:, None] * n + np.arange(n)[None, :]).reshape(-1)
     jac = output_jacobian(single, inputs, theta, rows)
     with torch.no_grad():
@@ -327,32 +349,31 @@ def channel_information(fitted: FittedNAM, data: ModelData, train_mask: np.ndarr
     gram = (jac.T @ jac).numpy()
     sigma2 = residual_variance(resid, jacobian_rank(gram))
     factor = long_run_factor(resid)
-    f_data = gram / (sigma2 * factor)
+    f_sales = gram / (sigma2 * factor)
+    ctx = penalty_context(single, inputs, data, mask, settings)
+    tests, ctx.experiments = ctx.experiments, None  # lift tests are evidence, not a penalty
+    j_tests = experiment_jacobian(single, inputs, theta, tests) if tests is not None else np.zeros((0, theta.numel()))
+    f_data = f_sales + j_tests.T @ j_tests
     roas, grads = roas_gradient(single, inputs, theta, np.asarray(data.spend, dtype=float).sum(0))
     interest = media_parameters(single)
     s_data = profiled_information(f_data, interest)
     var_data = quadratic_forms(s_data, grads[:, interest])
+    var_sales = quadratic_forms(profiled_information(f_sales, interest), grads[:, interest]) if len(j_tests) else var_data
 
-    ctx = penalty_context(single, inputs, data, mask, settings)
     h_pen = penalty_hessian(single, inputs, ctx, theta) * ctx.n_obs / (2.0 * sigma2)
-    f_total = f_data + h_pen
     held = _bounded_positions(single, theta)
     free = np.setdiff1d(np.arange(theta.numel()), np.fromiter(held, dtype=int, count=len(held)))
-    s_total = profiled_information(f_total[np.ix_(free, free)], interest[free])
+    s_total = profiled_information((f_data + h_pen)[np.ix_(free, free)], interest[free])
     kept = ~np.isin(np.flatnonzero(interest), np.fromiter(held, dtype=int, count=len(held)))
     var_total = quadratic_forms(s_total, grads[:, interest][:, kept], s_data[np.ix_(kept, kept)])
 
     names = [single.cfg.features[i].name for i in single.index["media"]]
-    out = {}
-    for c, ch in enumerate(names):
-        scale = abs(roas[c]) if roas[c] != 0 else np.nan
-        out[ch] = ChannelInformation(
-            roas=float(roas[c]),
-            rel_se_data=float(np.sqrt(var_data[c]) / scale) if np.isfinite(scale) else math.inf,
-            rel_se_total=float(np.sqrt(var_total[c]) / scale) if np.isfinite(scale) else math.inf,
-            at_bounds=tuple(sorted({what for owner, what in held.values() if owner == ch})),
-        )
-    log.info("information: σ² %.3g, long-run factor %.2f, %d parameters, %d rows; relative ROAS SE %s",
-             sigma2, factor, theta.numel(), len(rows),
+    rel_data, rel_total, rel_sales = (_relative(v, roas) for v in (var_data, var_total, var_sales))
+    out = {ch: ChannelInformation(
+        roas=float(roas[c]), rel_se_data=float(rel_data[c]), rel_se_total=float(rel_total[c]),
+        rel_se_sales=float(rel_sales[c]), at_bounds=tuple(sorted({what for owner, what in held.values() if owner == ch})),
+    ) for c, ch in enumerate(names)}
+    log.info("information: σ² %.3g, long-run factor %.2f, %d parameters, %d rows, %d lift test(s); relative ROAS "
+             "SE (evidence / with assumptions) %s", sigma2, factor, theta.numel(), len(rows), len(j_tests),
              ", ".join(f"{ch} {v.rel_se_data:.2f}/{v.rel_se_total:.2f}" for ch, v in out.items()))
     return out

@@ -189,7 +189,9 @@ def channel_results(
             reason = "; ".join(r for r in (reason, *extra) if r)
         if info is not None:
             entry["information"] = info.to_dict()
-        entry["evidence"] = "data" if identified else "none"
+        entry["evidence"] = evidence_source(identified, info, z, max_half)
+        if entry["evidence"] == "lift tests":
+            reason = "identified with its lift tests: the sales history alone would not pin it down"
         entry["saturation_spend"] = _robust_number(_per_channel(flat, ch, "saturation_spend"))
         entry["mroas_one_spend"] = _robust_number(_per_channel(flat, ch, "mroas_one_spend"))
         entry["current_spend_per_period"] = float(current_spend_per_period[c])
@@ -207,6 +209,15 @@ def channel_results(
         if not identified:
             log.info("channel %s not identified: %s", ch, reason)
     return out
+
+
+def evidence_source(identified: bool, info: ChannelInformation | None, z: float, max_half: float) -> str:
+    """What identified a channel: "sales history", "lift tests" (the history alone would not have),
+    or "none"."""
+    if not identified:
+        return "none"
+    sales = info.rel_se_sales if info is not None else 0.0
+    return "sales history" if math.isfinite(sales) and z * sales <= max_half else "lift tests"
 
 
 def information_verdict(info: ChannelInformation | None, max_prior_share: float) -> str:

@@ -70,11 +70,16 @@ def fmt_interval(value: Any, fmt=fmt_ratio, show_mean: bool = True) -> str:
 
 
 def interval_level_label(summary: dict[str, Any]) -> str:
-    """How intervals are described: "95% interval" when the level is known."""
+    """How intervals are described: the level, and the coverage measured on this dataset when the
+    simulation check ran (``summary.interval_coverage``), else that it was not measured."""
+    coverage = summary.get("interval_coverage") or {}
+    if coverage.get("enabled") and coverage.get("label"):
+        return str(coverage["label"])
     level = finite_or_none(summary.get("interval_level"))
     if level is None:
         return "bootstrap interval"
-    return f"{100 * level:.0f}% bootstrap interval"
+    measured = " (coverage on this dataset not measured)" if "interval_coverage" in summary else ""
+    return f"{100 * level:.0f}% interval{measured}"
 
 
 def period_word(frequency: Any) -> str:

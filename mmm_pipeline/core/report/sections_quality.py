@@ -54,8 +54,9 @@ def model_card(ctx: Context) -> str:
         ("Training window", esc(training_window_text(s))),
         ("Frequency and target", esc(f"{s.get('frequency') or DASH}; target: {s.get('target') or DASH}")),
         ("Model version", esc(f"{s.get('model_version') or DASH} (created {s.get('created_at') or DASH})")),
-        ("Intervals", esc(f"{ctx.interval_label.capitalize()}s, from refitting the whole model on block-bootstrap "
-                          "resamples of the data")),
+        ("Intervals", esc(f"{ctx.interval_label.capitalize()}: the whole model refitted on block-bootstrap "
+                          "resamples of the data, widened where needed so no interval is narrower than the "
+                          "information in the sales history supports")),
     ]
     if champion:
         status = "promoted to champion" if champion.get("promoted") else "not promoted"

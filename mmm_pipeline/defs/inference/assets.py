@@ -15,6 +15,7 @@ import pandas as pd
 from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.features.roles import media_view
 from mmm_pipeline.core.infer.bootstrap import BootstrapFit, fit_bootstrap, point_model
+from mmm_pipeline.core.infer.coverage import simulated_coverage
 from mmm_pipeline.core.infer.demand import demand_prices
 from mmm_pipeline.core.infer.decomposition import decomposition_frame, decomposition_sums_to_prediction
 from mmm_pipeline.core.infer.information import channel_information
@@ -167,4 +168,30 @@ def elasticities(context: dg.AssetExecutionContext, feature_table: ModelData, na
         "price_elasticity_units": json_value(units),
         "price_source": dg.MetadataValue.text(source),
         "features": len(by_feature),
+    })
+
+
+@dg.asset(group_name="elasticity", kinds={"pytorch"},
+          description="Optional (settings.coverage_check.enabled): how often the reported ROAS intervals cover the "
+          "truth on this dataset, measured by simulating sales from the fitted model with the dataset's own spend "
+          "and refitting; the report names the intervals with the measured coverage.")
+def interval_coverage(context: dg.AssetExecutionContext, nam_model: TrainedModel, bootstrap_ensemble: BootstrapFit):
+    settings = nam_model.settings
+    opts = settings["coverage_check"]
+    if not opts["enabled"]:
+        reason = ("not measured: the simulation check is off (settings.coverage_check.enabled); "
+                  "benchmarks/coverage.py measures it")
+        context.log.info("interval coverage %s", reason)
+        return dg.MaterializeResult(value={"enabled": False, "reason": reason}, metadata={"enabled": False})
+    limit_threads(settings)
+    result = simulated_coverage(point_model(bootstrap_ensemble, nam_model.fitted), bootstrap_ensemble.data, settings,
+                                nam_model.train_mask, int(opts["simulations"]), int(opts["replicates"]),
+                                int(opts["seed"]))
+    context.log.info("interval coverage: %s", result.label())
+    return dg.MaterializeResult(value=result.to_dict(), metadata={
+        "enabled": True,
+        "coverage": readable(result.coverage),
+        "by_channel": json_value({k: readable(v) for k, v in result.by_channel.items()}),
+        "simulations": result.simulations,
+        "seconds": readable(result.seconds),
     })

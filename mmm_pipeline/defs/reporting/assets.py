@@ -73,6 +73,7 @@ def mmm_report(
     budget_plan: BudgetPlanOutcome,
     scenario_outcomes: list,
     experiment_plan: dict,
+    interval_coverage: dict,
 ):
     cfg = dataset.load()
     registry = dataset.registry()
@@ -84,7 +85,7 @@ def mmm_report(
         config=cfg, data=feature_table, model=nam_model, outcome=walk_forward_summary, baselines=baseline_comparison,
         residuals=residual_diagnostics, holdout=holdout_evaluation, returns=channel_returns,
         elasticities=elasticities, plan=budget_plan, scenarios=scenario_outcomes, decision=decision,
-        ensemble=walk_forward_ensemble,
+        ensemble=walk_forward_ensemble, coverage=interval_coverage,
     )
     payload.extra_files[PLAN_FILE] = json.dumps(to_jsonable(experiment_plan), indent=2, allow_nan=False)
     staging = registry.staging_dir(version)

@@ -109,7 +109,8 @@ def _notes(outcome: Any, holdout: Any, returns: Any, data: ModelData, extra: lis
 def build_payload(*, config: DatasetConfig, data: ModelData, model: Any, outcome: Any, baselines: pd.DataFrame,
                   residuals: Any, holdout: Any, returns: Any, elasticities: Any, plan: Any,
                   scenarios: list[dict[str, Any]], decision: PromotionDecision,
-                  notes: list[str] | None = None, ensemble: Any = None) -> ResultsPayload:
+                  notes: list[str] | None = None, ensemble: Any = None,
+                  coverage: dict[str, Any] | None = None) -> ResultsPayload:
     """Every file of the results folder from the stage outputs (schema: docs/outputs.md)."""
     fitted = model.fitted
     summary = {
@@ -131,6 +132,8 @@ def build_payload(*, config: DatasetConfig, data: ModelData, model: Any, outcome
         "diagnostics": residuals.diagnostics.to_dict(),
         "not_identified": list(returns.not_identified),
         "roles": data.meta.get("roles") or {},
+        "interval_level": float(config.settings["bootstrap"]["level"]),
+        "interval_coverage": coverage or {"enabled": False},
         "price_elasticity": elasticities.price,
         "evidence": evidence_summary(fitted, data, config.settings, model.train_mask),
         "price_elasticity_units": elasticities.price_units,

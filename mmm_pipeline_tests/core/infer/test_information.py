@@ -122,3 +122,31 @@ def test_prior_share_reads_from_the_two_standard_errors():
     assert ChannelInformation(2.0, 0.2, 0.1).prior_share == pytest.approx(0.75)
     assert ChannelInformation(2.0, float("inf"), 0.1).prior_share == 1.0
     assert ChannelInformation(2.0, 0.2, 0.2).prior_share == 0.0
+
+
+def test_lift_tests_add_information_and_are_named_as_the_evidence():
+    """Weak always-on data: the sales history cannot pin a channel down, one go-dark test can."""
+    from dataclasses import replace
+
+    from mmm_pipeline.core.data.experiments import LiftTests
+    from mmm_pipeline.core.data.simulator_experiments import LiftTestDesign, simulate_lift_tests
+    from mmm_pipeline.core.infer.returns import evidence_source
+
+    sim = simulate_weekly(4, design="weak")
+    data = weekly_simulation_model_data(sim)
+    designs = [LiftTestDesign(c, str(sim.dates[60].date()), 8, 0.0) for c in data.channel_names]
+    frame = simulate_lift_tests(sim.true_model, sim.spend, sim.dates, "weekly", designs, 0.10, seed=1)
+    n = len(frame)
+    tests = LiftTests(tuple(frame["channel"]), (None,) * n, pd.DatetimeIndex(frame["start"]),
+                      pd.DatetimeIndex(frame["end"]), frame["lift"].to_numpy(float), frame["lift_se"].to_numpy(float),
+                      frame["spend_multiplier"].to_numpy(float), np.zeros(n), tuple(frame["channel"]))
+    settings = deep_merge(load_defaults(), FAST)
+    mask = np.ones(len(data.dates), dtype=bool)
+    calibrated = replace(data, experiments=tests)
+    info = channel_information(fit_nam(calibrated, settings), calibrated, mask, settings)
+    gained = [ch for ch, v in info.items() if v.rel_se_data < 0.5 * v.rel_se_sales]
+    assert gained, {ch: (v.rel_se_sales, v.rel_se_data) for ch, v in info.items()}
+    ch = gained[0]
+    assert evidence_source(True, info[ch], 1.96, 0.5) == ("lift tests" if 1.96 * info[ch].rel_se_sales > 0.5
+                                                         else "sales history")
+    assert evidence_source(False, info[ch], 1.96, 0.5) == "none"
