@@ -14,6 +14,7 @@ Run: ``nice -n 10 .venv/bin/python benchmarks/price.py --seeds 0 1 2 --replicate
 """
 
 import argparse
+import json
 import logging
 import platform
 import time
@@ -27,10 +28,11 @@ from mmm_pipeline.core.features.build import build_model_data
 from mmm_pipeline.core.infer.demand import fit_demand, price_results, units_matrix
 
 
-def one_seed(seed: int, replicates: int, epochs: int | None) -> list[dict]:
+def one_seed(seed: int, replicates: int, epochs: int | None, overrides: dict | None = None) -> list[dict]:
     table, config, truth = simulate_price_retail(seed)
     data = build_model_data(table, config)
     settings = deep_merge(config.settings, {"training": {"threads": 1, **({"epochs": epochs} if epochs else {})}})
+    settings = deep_merge(settings, overrides or {})
     started = time.perf_counter()
     fit = fit_demand(data, units_matrix(data, table), settings, n_replicates=replicates)
     results = price_results(fit, settings)
@@ -62,16 +64,19 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--replicates", type=int, default=40)
     parser.add_argument("--epochs", type=int, default=None, help="default: settings.training.epochs")
+    parser.add_argument("--settings", type=json.loads, default=None, help='settings overrides as JSON, e.g. '
+                        '\'{"bootstrap": {"member_init": "different"}}\'')
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)
     print(f"# price benchmark: {len(args.seeds)} seeds x 5 categories, one year of daily data, "
-          f"{args.replicates} bootstrap replicates ({platform.processor() or platform.machine()}, torch threads 1)")
+          f"{args.replicates} bootstrap replicates ({platform.processor() or platform.machine()}, torch threads 1)"
+          + (f", settings {json.dumps(args.settings)}" if args.settings else ""))
     print("| seed | category | units true | units estimate [95%] | revenue true | revenue estimate [95%] |")
     print("| ---: | --- | ---: | --- | ---: | --- |")
     rows = []
     for seed in args.seeds:
-        for r in one_seed(seed, args.replicates, args.epochs):
+        for r in one_seed(seed, args.replicates, args.epochs, args.settings):
             rows.append(r)
             print(f"| {seed} | {r['category']} | {r['units_true']:+.2f} | {r['units_mean']:+.3f} "
                   f"[{r['units_lo']:+.3f}, {r['units_hi']:+.3f}] | {r['revenue_true']:+.2f} | {r['revenue_mean']:+.3f} "

@@ -61,7 +61,12 @@ def demand_problem(data: ModelData, units: np.ndarray, settings: dict[str, Any])
                          f"(first: {first}); log demand needs positive units. What to do: fill the gaps or model "
                          "the category at a coarser level where every period sells")
     demand = replace(data, y=np.asarray(units, dtype=float), target_name="units")
-    return demand, deep_merge(dict(settings), {"model": {"target_scale": "log", "constraints": DEMAND_CONSTRAINTS}})
+    # replicates start from their own initialisations unless settings say otherwise, so the
+    # intervals also hold the spread between the optima the free curves can land in
+    # (benchmarks/price.py, 10 seeds: 95% coverage 88% with a shared start, 92% with own starts)
+    member_init = (settings.get("bootstrap") or {}).get("member_init") or "different"
+    return demand, deep_merge(dict(settings), {"model": {"target_scale": "log", "constraints": DEMAND_CONSTRAINTS},
+                                               "bootstrap": {"member_init": member_init}})
 
 
 @dataclass

@@ -19,7 +19,7 @@ def test_an_inelastic_category_gets_a_positive_revenue_elasticity():
     rises with price. The old revenue fit with a "price lowers revenue" curve could not say so."""
     table, config, truth = simulate_price_retail(0, n_days=240)
     data = build_model_data(table, config)
-    settings = deep_merge(config.settings, {"training": {"epochs": 150, "threads": 1}})
+    settings = deep_merge(config.settings, {"training": {"threads": 1}})
     fit = fit_demand(data, units_matrix(data, table), settings, n_replicates=3)
     results = price_results(fit, settings)
     inelastic, elastic = "Groceries", "Electronics"
