@@ -51,6 +51,8 @@ def bootstrap_ensemble(context: dg.AssetExecutionContext, config: BootstrapConfi
         context.log.warning("replicates fitted without the mediators %s: media effects are total effects",
                             join_names(data.meta["left_out_mediators"]))
     fit = fit_bootstrap(data, nam_model.settings, train_mask=nam_model.train_mask, n_replicates=config.replicates)
+    # beside the final model, so the Python API and the HTTP service give intervals without refitting
+    fit.fitted.save(dataset.registry().model_dir(nam_model.version) / "replicates.pt")
     context.log.info("bootstrap: %d replicates, block length %d, %.1fs", fit.fitted.n_models, fit.block_length,
                      fit.seconds)
     return dg.MaterializeResult(value=fit, metadata={
