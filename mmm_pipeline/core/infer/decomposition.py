@@ -2,8 +2,10 @@
 
 The decomposition is what a marketer reads first ("how much of last month's revenue came
 from TV?"), so it must add up: base + every driver column == predicted, to floating-point
-error. The model guarantees that identity member by member; averaging members is linear, so
-the ensemble mean keeps it, and :func:`decomposition_sums_to_prediction` checks it.
+error. ``FittedNAM.predict`` is itself defined as base + contributions, so comparing the two
+proves nothing: :func:`decomposition_sums_to_prediction` compares the table with the
+network's own forward pass instead (``eta`` from the training path, mapped to revenue), which
+shares none of the decomposition's centring, allocation or averaging code.
 """
 
 import logging
@@ -11,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.wording import join_names
@@ -77,15 +80,30 @@ def decomposition_error(frame: pd.DataFrame) -> float:
     return err
 
 
-def decomposition_sums_to_prediction(fitted: Any, data: ModelData, frame: pd.DataFrame | None = None) -> float:
-    """Max abs difference between the decomposition's parts and ``fitted.predict(data)``.
+def forward_prediction(fitted: Any, data: ModelData) -> np.ndarray:
+    """``[K, T, N]`` prediction of every member straight from the network's output ``eta``.
 
-    Checks the whole chain (model decomposition -> ensemble mean -> table), not just the
-    table's internal arithmetic. Compare against a tolerance scaled to the target, e.g.
-    ``1e-6 * abs(y).max()``.
+    Independent of :meth:`FittedNAM.decompose`: ``eta`` is the model's scaled prediction from
+    its training path, turned into revenue by the target scale alone (level: ``mean * eta``,
+    log: ``mean * exp(eta)``).
+    """
+    model = fitted.model
+    with torch.no_grad():
+        eta = model(fitted.inputs(data), detail=False).eta.double().numpy()  # [K, T, N]
+    level = np.exp(eta) if model.cfg.target_scale == "log" else eta
+    return level * np.asarray(model.scalers.target_mean, dtype=float)[None, None, :]
+
+
+def decomposition_sums_to_prediction(fitted: Any, data: ModelData, frame: pd.DataFrame | None = None) -> float:
+    """Max abs difference between the decomposition's parts and the network's own forward pass.
+
+    Checks the whole chain (model decomposition -> ensemble mean -> table) against
+    :func:`forward_prediction`, and the table's ``predicted`` column and base parts against its
+    own drivers. The network computes in float32: compare against a tolerance scaled to the
+    target, e.g. ``1e-6 * abs(y).max()``.
     """
     frame = decomposition_frame(fitted, data) if frame is None else frame
-    predicted = np.asarray(fitted.predict(data), dtype=float).mean(axis=0).reshape(-1)
+    predicted = forward_prediction(fitted, data).mean(axis=0).reshape(-1)
     drivers = driver_columns(frame)
     total = frame["base"].to_numpy(float) + frame[drivers].to_numpy(float).sum(axis=1)
     return max(float(np.max(np.abs(total - predicted), initial=0.0)), decomposition_error(frame))
