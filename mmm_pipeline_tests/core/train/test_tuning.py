@@ -36,7 +36,14 @@ def test_two_trial_study_on_sqlite_completes_and_returns_an_override(data, tmp_p
     last_holdout_month = data.dates[-8].strftime("%Y-%m")
     assert all(m < last_holdout_month for m in result.months)
     override = result.best_settings_override
-    assert set(override) == {"training", "model"} and 2 <= override["model"]["media"]["l_max"] <= 4
+    assert set(override) == {"training", "model"}
+    # the override is the best trial's draw, inside the space: 0.5 to 1.0 x the configured l_max of 8
+    done = result.trials[result.trials["state"] == "COMPLETE"]
+    best = done.loc[done["value"].idxmin()]
+    assert result.best_value == pytest.approx(best["value"])
+    assert override["model"]["media"]["l_max"] == best["params_model.media.l_max"]
+    assert override["training"]["learning_rate"] == pytest.approx(best["params_training.learning_rate"])
+    assert set(done["params_model.media.l_max"]) <= set(range(4, 9))
     merged = tuning.apply_override(BASE, override)
     assert merged["model"]["media"]["saturation"] == BASE["model"]["media"]["saturation"]  # siblings kept
     assert merged["training"]["learning_rate"] == override["training"]["learning_rate"]
@@ -46,7 +53,9 @@ def test_two_trial_study_on_sqlite_completes_and_returns_an_override(data, tmp_p
     # the study is stored: running again resumes it
     again = tuning.run_study(data, BASE, url, "t1", n_trials=1, timeout=None, holdout_periods=8)
     assert len(again.trials) == 3
-    assert again.importances or "importances" in again.importance_note
+    assert again.n_complete == 3 and again.importance_note == "fANOVA over 3 completed trials"
+    assert set(again.importances) == set(BASE["tuning"]["space"])
+    assert sum(again.importances.values()) == pytest.approx(1.0)
 
 
 def test_too_few_trials_for_importances_is_explained(data):
