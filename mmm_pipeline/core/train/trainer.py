@@ -346,10 +346,11 @@ def _train(model: NAM, inputs: ModelInputs, ctx: LossContext, schedule: Schedule
                      tracker.active, min(1.0, (epoch + 1) / warm_lr) if warm_lr else 1.0)
             tracker.guard(monitor, settled, model.flat.data, opt)
             tracker.plateau(monitor, settled, opt)
-            if has_val:
-                tracker.stop(epoch, max(patience, 2 * schedule.cycle_length(epoch)))
+            # without a validation slice the monitor is the training objective: a member stops when it
+            # no longer improves meaningfully (converged), not to hold its estimates back
+            tracker.stop(epoch, max(patience, 2 * schedule.cycle_length(epoch)))
         ran = epoch + 1
-        if has_val and not bool(tracker.active.any()):
+        if not bool(tracker.active.any()):
             break
     with torch.no_grad():
         if has_val:
