@@ -62,6 +62,28 @@ def test_decomposition_adds_up_to_the_prediction(boot):
     assert decomposition_error(broken) == pytest.approx(1.0)
 
 
+def _verdicts_follow_the_roas_intervals(out: dict, limit: float) -> list[str]:
+    """Assert each verdict is the rule applied to the channel's own ROAS interval; the identified names."""
+    for ch, entry in out.items():
+        roas = entry["roas"]
+        tight = not roas["lo"] <= 0 <= roas["hi"] and (roas["hi"] - roas["lo"]) / 2 <= limit * abs(roas["mean"])
+        assert entry["identified"] == (tight and ch != "ghost"), (ch, limit, roas, entry["reason"])
+        assert bool(entry["reason"]) != entry["identified"]  # a reason exactly when not identified
+    return [ch for ch, entry in out.items() if entry["identified"]]
+
+
+def test_identification_verdicts_follow_the_roas_interval_and_its_limit(boot):
+    data, settings, fit = boot
+    cur = current_spend(data, 13)
+    loose = _verdicts_follow_the_roas_intervals(channel_results(fit.fitted, data, settings, cur), 0.5)
+    strict_settings = deep_merge(settings, {"bootstrap": {"not_identified_half_width": 0.2}})
+    strict_out = channel_results(fit.fitted, data, strict_settings, cur)
+    strict = _verdicts_follow_the_roas_intervals(strict_out, 0.2)
+    flipped = sorted(set(loose) - set(strict))
+    assert flipped and set(strict) < set(loose), "the stricter limit must flip a channel, or this test shows nothing"
+    assert all("(limit 20%)" in strict_out[ch]["reason"] for ch in flipped)
+
+
 def test_channel_returns_have_intervals_and_the_ghost_is_not_identified(boot):
     data, settings, fit = boot
     cur = current_spend(data, 13)
@@ -74,7 +96,6 @@ def test_channel_returns_have_intervals_and_the_ghost_is_not_identified(boot):
         assert entry["spend"]["width"] == pytest.approx(0.0, abs=1e-6 * entry["spend"]["mean"])
         assert len(entry["adstock"]["weights"]) > 1
         assert entry["current_spend_per_period"] == pytest.approx(data.spend[-13:, data.channel_names.index(ch)].mean())
-        assert entry["identified"] or entry["reason"]
     assert not out["ghost"]["identified"]
     assert "too little variation of its own" in out["ghost"]["reason"]
     assert "ghost" in not_identified(out)
