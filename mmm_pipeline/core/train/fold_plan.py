@@ -83,6 +83,11 @@ def period_keys(dates: pd.DatetimeIndex | Sequence, unit: str) -> np.ndarray:
     return period_months(dates) if unit == "month" else period_weeks(dates)
 
 
+def key_mask(dates: pd.DatetimeIndex | Sequence, key: str) -> np.ndarray:
+    """``[T]`` bool: the periods of fold key ``key`` (a "YYYY-MM" month or a "YYYY-MM-DD" week)."""
+    return period_keys(dates, "month" if len(key) == 7 else "week") == key
+
+
 def unit_start(key: str) -> pd.Timestamp:
     """First calendar day of a fold key: "2024-03" is 1 March, "2024-03-04" is that Monday."""
     return pd.Timestamp(key + "-01" if len(key) == 7 else key)

@@ -16,6 +16,7 @@ from mmm_pipeline.core.features.model_data import ModelData
 from mmm_pipeline.core.infer.evidence import evidence_summary
 from mmm_pipeline.core.registry import ModelRegistry, PromotionDecision, decide_promotion
 from mmm_pipeline.core.results import HOLDOUT_COLUMNS, ResultsPayload
+from mmm_pipeline.core.train.fold_plan import key_mask
 from mmm_pipeline.core.train.walk_forward import data_fold_plan
 from mmm_pipeline.core.wording import join_names
 
@@ -48,7 +49,7 @@ def score_champion(registry: ModelRegistry, data: ModelData, month: str) -> tupl
         return None, "no champion"
     if month in record.fold_rmse:
         return record.fold_rmse[month], ""
-    rows = np.asarray(data.dates.strftime("%Y-%m")) == month
+    rows = key_mask(data.dates, month)  # a fold key: a month, or a week for short histories
     if not rows.any():
         return None, f"the data has no month {month}"
     if record.training_end and pd.Timestamp(record.training_end) >= data.dates[rows].min():

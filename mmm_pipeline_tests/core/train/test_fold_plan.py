@@ -8,7 +8,7 @@ from mmm_pipeline.core.config import deep_merge, load_defaults
 from mmm_pipeline.core.evaluate.gate import evaluate_gate
 from mmm_pipeline.core.model.synthetic import synthetic_model_data
 from mmm_pipeline.core.train import walk_forward as wf
-from mmm_pipeline.core.train.fold_plan import plan_folds
+from mmm_pipeline.core.train.fold_plan import key_mask, plan_folds
 
 DEFAULTS = load_defaults()
 
@@ -78,3 +78,9 @@ def test_default_run_path_on_one_year_of_daily_data_completes():
     summary = wf.aggregate_folds(results)
     gate = evaluate_gate(summary, None, fast)
     assert np.isfinite(summary.overall["r2"]) and gate.checks
+
+
+def test_key_mask_reads_month_and_week_keys():
+    dates = daily(20, "2021-02-22")  # a Monday; 1 March is the following Monday
+    assert key_mask(dates, "2021-03").sum() == 13 and key_mask(dates, "2021-03-01").sum() == 7
+    assert not key_mask(dates, "2021-03-01")[:7].any()
