@@ -674,7 +674,7 @@ def fold_chart(summary: WalkForwardSummary, min_r2: float | None = None) -> byte
             if i % 2 == 0:
                 end = starts.iloc[i + 1] if i + 1 < len(starts) else total["date"].max()
                 top.axvspan(start, end, color="#f1f3f5", zorder=0)
-        top.set_title(f"Walk-forward: {len(ok)} monthly folds, pooled R² {summary.overall['r2']:.3f}")
+        top.set_title(f"Walk-forward: {len(ok)} folds, pooled R² {summary.overall['r2']:.3f}")
         top.legend(loc="upper left", frameon=False)
         top.set_ylabel("target (total)")
         colors = ["#2b8a3e" if (min_r2 is None or v >= min_r2) else "#c92a2a" for v in ok["r2"]]
