@@ -1,4 +1,4 @@
-"""Command line: ``python -m mmm_pipeline {run,simulate,rollback,datasets}``.
+"""Command line: ``python -m mmm_pipeline {run,simulate,rollback,datasets,serve}``.
 
 Only the standard library is imported at module level, so ``--help`` answers at once; Dagster
 and torch load when a command needs them.
@@ -7,7 +7,7 @@ and torch load when a command needs them.
 import argparse
 import sys
 
-COMMANDS = "run, simulate, rollback, datasets"
+COMMANDS = "run, simulate, rollback, datasets, serve"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +35,17 @@ def _parser() -> argparse.ArgumentParser:
     rollback.add_argument("--dataset", default=None, help="dataset name or YAML path")
     rollback.add_argument("--output-root", default=None, help="folder holding outputs/<dataset>/")
     sub.add_parser("datasets", help="list the configured datasets")
+    serve = sub.add_parser(
+        "serve", help="answer HTTP requests with the champion models (docs at /docs)",
+        description="Serves the champions' channel returns, response curves, elasticities, predictions, budget "
+        "plans and scenarios over HTTP (FastAPI on uvicorn), reloading a champion when a new one is promoted. "
+        "Set MMM_API_KEY to require that key in the X-API-Key header.",
+    )
+    serve.add_argument("--dataset", action="append", default=None,
+                       help="serve this dataset (name or YAML path; repeat for several); default every configured one")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--output-root", default=None, help="folder holding outputs/<dataset>/")
     return parser
 
 
@@ -67,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         return rollback(args.dataset, args.output_root)
     if args.command == "datasets":
         return _datasets()
+    if args.command == "serve":
+        from mmm_pipeline.api.service import serve
+
+        return serve(args.dataset, args.host, args.port, args.output_root)
     _parser().print_help()
     return 2
 
