@@ -180,10 +180,17 @@ def test_budget_sensitivity_is_monotone_with_falling_roi(media_data, replicate_m
     assert all(r["revenue"]["mean"] >= r["revenue_current_mix"] * (1 - 1e-9) for r in rows)
 
 
-def test_point_objective_optimises_the_point_model_and_is_judged_by_replicates(media_data, replicate_model, point_model):
-    plan = optimize_budget(replicate_model, media_data, _settings(objective="point"), point_model=point_model,
+def test_point_objective_optimises_the_point_model_and_is_judged_by_replicates(media_data, model_factory, point_model):
+    # replicates far from the point model (log-sd 0.5) disagree about its plan: the probability
+    # must be the share of the judging replicates whose revenue the plan raises
+    replicates = model_factory(n_models=40, spread=0.5, seed=1)
+    plan = optimize_budget(replicates, media_data, _settings(objective="point"), point_model=point_model,
                            sensitivity=False)
     direct = optimize_budget(point_model, media_data, _settings(objective="mean"), sensitivity=False)
     np.testing.assert_allclose(plan.optimal, direct.optimal, rtol=1e-4)
     assert plan.n_replicates_evaluated == 20  # the probability still comes from the bootstrap replicates
-    assert 0.0 <= plan.probability_beats_current <= 1.0
+    evaluator = PlanEvaluator(replicates, media_data, plan.block_lengths)
+    lift = evaluator.revenue_np(plan.optimal) - evaluator.revenue_np(evaluator.flat(plan.current))
+    judged = lift[1::2]  # the replicates that did not choose the plan judge it
+    assert 0 < np.mean(judged > 0) < 1, "every replicate agrees: the test could not tell a share from 0 or 1"
+    assert plan.probability_beats_current == pytest.approx(np.mean(judged > 0))
