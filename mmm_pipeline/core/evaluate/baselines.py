@@ -16,6 +16,9 @@ Models: ``ols`` (least squares), ``ridge`` (alpha chosen by TimeSeriesSplit over
 training periods), ``spline_gam`` (cubic B-splines per continuous feature, held constant
 outside the training range, plus the raw columns as linear terms, then ridge with the same CV)
 and ``gbt`` (sklearn HistGradientBoosting).
+
+The ridge CV is :class:`RidgePathCV`: the answer of a grid search over ``alphas`` from one
+feature transform and one Gram matrix per CV split instead of one per split and alpha.
 """
 
 import logging
@@ -26,10 +29,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LinearRegression, Ridge
-from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+from sklearn.model_selection import TimeSeriesSplit
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import SplineTransformer, StandardScaler
 
@@ -169,27 +173,54 @@ def _estimator(name: str, bs: BaselineSettings, design: Design, period: np.ndarr
             max_iter=bs.gbt_max_iter, learning_rate=bs.gbt_learning_rate, early_stopping=False, random_state=bs.seed
         )
     if name == "ridge":
-        model = Pipeline([("scale", StandardScaler()), ("ridge", Ridge())])
+        features = Pipeline([("scale", StandardScaler())])
     elif name == "spline_gam":
         # Splines are held constant outside the training range (a fitted cubic's boundary slope
         # extrapolates wildly into a test month); the raw columns stay in as linear terms, so a
         # trend or a spend level beyond the training range still moves the prediction linearly.
-        features = ColumnTransformer(
+        splines = ColumnTransformer(
             [
                 ("spline", SplineTransformer(n_knots=bs.spline_knots, degree=3, extrapolation="constant"),
                  design.spline_columns),
                 ("keep", "passthrough", np.arange(design.X.shape[1])),
             ]
         )
-        model = Pipeline([("features", features), ("scale", StandardScaler()), ("ridge", Ridge())])
+        features = Pipeline([("features", splines), ("scale", StandardScaler())])
     else:
         raise ValueError(f"unknown baseline '{name}'")
-    return GridSearchCV(
-        model,
-        {"ridge__alpha": list(bs.alphas)},
-        cv=_time_splits(period, bs.cv_splits),
-        scoring="neg_mean_squared_error",
-    )
+    return RidgePathCV(features, bs.alphas, _time_splits(period, bs.cv_splits))
+
+
+class RidgePathCV:
+    """``features`` then ridge, alpha chosen by the lowest mean squared error over ``cv``.
+
+    The same choice and the same final model as ``GridSearchCV(features + Ridge, alphas)``,
+    for a fraction of the work: the features do not depend on alpha, so each split transforms
+    once, and sklearn's Ridge solves every alpha from one Gram matrix when given one target
+    column per alpha. (The grid search refitted the transform and the Gram matrix for each of
+    the splits x alphas: 25 fits per fold and model instead of 5.)
+    """
+
+    def __init__(self, features: Pipeline, alphas: Sequence[float], cv: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        self.features, self.alphas, self.cv = features, [float(a) for a in alphas], cv
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "RidgePathCV":
+        errors = np.array([self._split_errors(X[train], y[train], X[val], y[val]) for train, val in self.cv])
+        best = self.alphas[int(np.argmin(errors.mean(axis=0)))]  # the first of equal scores, as a grid search
+        self.best_params_ = {"ridge__alpha": best}
+        self.model_ = Pipeline([*clone(self.features).steps, ("ridge", Ridge(alpha=best))]).fit(X, y)
+        return self
+
+    def _split_errors(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray) -> np.ndarray:
+        """Validation mean squared error of every alpha on one split."""
+        transform = clone(self.features)
+        path = Ridge(alpha=np.asarray(self.alphas)).fit(transform.fit_transform(X, y),
+                                                        np.repeat(y[:, None], len(self.alphas), axis=1))
+        predicted = path.predict(transform.transform(X_val))  # [rows, alphas]
+        return ((predicted - y_val[:, None]) ** 2).mean(axis=0)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict(X)
 
 
 @dataclass

@@ -41,6 +41,7 @@ def prediction_frame(fitted: Any, data: ModelData, rows: np.ndarray, fold: str =
 def baseline_comparison(context: dg.AssetExecutionContext, dataset: DatasetResource, feature_table: ModelData,
                         walk_forward_fold: dict):
     settings = dataset.load().settings
+    limit_threads(settings)
     ok = sorted(m for m, r in walk_forward_fold.items() if r.ok)
     if not ok:
         raise ValueError("no walk-forward fold produced predictions, so there is nothing to compare baselines with")

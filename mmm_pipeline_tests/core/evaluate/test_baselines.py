@@ -146,3 +146,28 @@ def test_nam_and_baselines_use_identical_fold_masks(monkeypatch):
         for _, part in run.predictions[run.predictions["fold"] == fold.month].groupby("model"):
             assert list(zip(part["date"], part["node"])) == list(zip(result.predictions["date"], result.predictions["node"]))
             np.testing.assert_array_equal(part["actual"].to_numpy(), result.predictions["actual"].to_numpy())
+
+
+@pytest.mark.parametrize("name", ["ridge", "spline_gam"])
+def test_ridge_path_gives_the_grid_search_answer(name):
+    """One Gram matrix per split for every alpha: the alpha and the predictions of a grid search
+    that refits the whole pipeline for each split and alpha, on data where the choice matters
+    (many noisy columns, few periods: neither the smallest nor the largest alpha wins)."""
+    from sklearn.base import clone
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 30))
+    y = X[:, :3] @ np.array([2.0, -1.0, 0.5]) + rng.normal(0, 2.0, size=120)
+    design = bl.Design(X=X, y=y, period=np.arange(120), columns=[f"x{i}" for i in range(30)],
+                       spline_columns=np.arange(3))
+    settings = bl.BaselineSettings(alphas=(0.01, 1.0, 30.0, 100.0, 1000.0, 1e5))
+    path = bl._estimator(name, settings, design, design.period[:100]).fit(X[:100], y[:100])
+    grid = GridSearchCV(Pipeline([*clone(path.features).steps, ("ridge", Ridge())]),
+                        {"ridge__alpha": list(settings.alphas)}, cv=path.cv,
+                        scoring="neg_mean_squared_error").fit(X[:100], y[:100])
+    assert grid.best_params_["ridge__alpha"] not in (settings.alphas[0], settings.alphas[-1])
+    assert path.best_params_ == grid.best_params_
+    np.testing.assert_allclose(path.predict(X[100:]), grid.predict(X[100:]), rtol=1e-10)
