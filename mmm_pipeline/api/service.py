@@ -80,10 +80,10 @@ class Champions:
         with slot.lock:
             if slot.model is None or stamp != slot.stamp:
                 before = slot.model.version if slot.model else None
-                slot.model = ChampionModel(load_champion(slot.config, slot.root))
+                if before is None or champion_version(slot.root) != before:  # not a challenger's record
+                    slot.model = ChampionModel(load_champion(slot.config, slot.root))
+                    log.info("%s: serving champion %s (before: %s)", name, slot.model.version, before or "none")
                 slot.stamp = stamp
-                if before and before != slot.model.version:
-                    log.info("%s: champion %s replaces %s", name, slot.model.version, before)
         return slot.model
 
     def listing(self) -> list[dict[str, Any]]:
