@@ -7,12 +7,12 @@ Set MMM_REPORT_SCREENSHOT=<path> to keep a screenshot (docs/report_screenshot.pn
 """
 
 import os
-import re
 from pathlib import Path
 
 import pytest
 
 from mmm_pipeline.core.report.sections import SECTIONS
+from page_text import page_amount
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -47,15 +47,6 @@ def report_page(rendered_report, tmp_path):
         browser.close()
 
 
-def _amount(text: str) -> float:
-    """Parse the page's compact numbers ('7.28M', '+120k (+1.6%)', '−5k') back to floats."""
-    match = re.match(r"\s*([+\u2212-]?)([\d.]+)(tn|bn|M|k)?", text)
-    assert match, f"not an amount: {text!r}"
-    sign = -1.0 if match.group(1) in ("-", "\u2212") else 1.0
-    scale = {"tn": 1e12, "bn": 1e9, "M": 1e6, "k": 1e3, None: 1.0}[match.group(3)]
-    return sign * float(match.group(2)) * scale
-
-
 def test_report_opens_offline_and_every_section_is_visible(report_page):
     page, problems, requests = report_page
     for section_id, _title, _build in SECTIONS:
@@ -75,23 +66,23 @@ def test_report_opens_offline_and_every_section_is_visible(report_page):
 def test_moving_a_slider_changes_predicted_revenue(report_page, tmp_path):
     page, problems, _requests = report_page
     page.locator("#simulator").scroll_into_view_if_needed()
-    before = _amount(page.inner_text("#sim-revenue"))
+    before = page_amount(page.inner_text("#sim-revenue"))
     assert page.inner_text("#sim-lift").startswith("0")
     tv = page.locator('input[type=range][data-channel="TV"]')
     tv.focus()
     for _ in range(20):  # a person nudging the slider with the arrow keys
         page.keyboard.press("ArrowRight")
-    after = _amount(page.inner_text("#sim-revenue"))
+    after = page_amount(page.inner_text("#sim-revenue"))
     lift = page.inner_text("#sim-lift")
     assert after > before, (before, after)  # TV's marginal ROAS is above 1 in the fixture
-    assert lift.startswith("+") and _amount(lift) == pytest.approx(after - before, abs=0.01 * before)
+    assert lift.startswith("+") and page_amount(lift) == pytest.approx(after - before, abs=0.01 * before)
 
     page.keyboard.press("End")  # past 80% of TV's saturation spend
     assert "TV: spend is at" in page.inner_text("#sim-warnings")
     assert "saturated" in page.get_attribute('.sim-row[data-channel="TV"]', "class")
 
     page.click("#sim-current")
-    assert _amount(page.inner_text("#sim-revenue")) == pytest.approx(before, rel=1e-3)
+    assert page_amount(page.inner_text("#sim-revenue")) == pytest.approx(before, rel=1e-3)
     _save_screenshot(page, tmp_path)
     assert problems == []
 
@@ -106,7 +97,7 @@ def test_locked_total_keeps_the_budget_while_the_mix_moves(report_page):
         page.keyboard.press("ArrowRight")
     assert page.inner_text("#sim-total") == total_before
     tv_spend = page.inner_text('.sim-row[data-channel="TV"] .sim-spend')
-    assert _amount(tv_spend) < 40_000  # the other channels gave up budget to Search
+    assert page_amount(tv_spend) < 40_000  # the other channels gave up budget to Search
     page.click("#sim-optimal")  # the optimal plan in the fixture keeps the same total
     assert page.inner_text("#sim-total") == total_before
     assert page.inner_text("#sim-lift").startswith("+")
