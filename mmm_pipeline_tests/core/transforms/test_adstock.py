@@ -30,12 +30,22 @@ def test_geometric_weights_are_normalised_powers_of_the_decay(decay, l_max):
 
 @given(st.floats(0.05, 0.95), st.floats(0.0, 6.0), st.floats(0.5, 5.0), st.floats(0.2, 8.0))
 @settings(max_examples=30, deadline=None)
-def test_delayed_and_weibull_weights_sum_to_one(decay, peak, shape, scale):
-    d = delayed_weights(torch.tensor([decay]), torch.tensor([peak]), 8)
-    w = weibull_weights(torch.tensor([shape]), torch.tensor([scale]), 8)
-    assert float(d.sum()) == pytest.approx(1.0, abs=1e-5)
-    assert float(w.sum()) == pytest.approx(1.0, abs=1e-5)
-    assert torch.all(d >= 0) and torch.all(w >= 0)
+def test_delayed_and_weibull_weights_sum_to_one_and_peak_where_their_parameters_say(decay, peak, shape, scale):
+    d = delayed_weights(torch.tensor([decay], dtype=torch.float64), torch.tensor([peak], dtype=torch.float64), 8)[0]
+    w = weibull_weights(torch.tensor([shape], dtype=torch.float64), torch.tensor([scale], dtype=torch.float64), 8)[0]
+    assert float(d.sum()) == pytest.approx(1.0, abs=1e-9)
+    assert float(w.sum()) == pytest.approx(1.0, abs=1e-9)
+    _assert_single_peak(d.numpy(), peak, 0.5)  # delayed: the heaviest lag is the one nearest the peak
+    # Weibull: weights are the pdf at lag + 0.5, so the heaviest lag is within one of the pdf's
+    # mode (0 for shape <= 1, where the weights only fall)
+    mode = scale * ((shape - 1) / shape) ** (1 / shape) - 0.5 if shape > 1 else -0.5
+    _assert_single_peak(w.numpy(), float(np.clip(mode, 0.0, 7.0)), 1.0)
+
+
+def _assert_single_peak(weights: np.ndarray, where: float, within: float) -> None:
+    top = int(np.argmax(weights))
+    assert abs(top - where) <= within + 1e-9, (weights.round(4), where)
+    assert np.all(np.diff(weights[: top + 1]) >= -1e-12) and np.all(np.diff(weights[top:]) <= 1e-12)
 
 
 def test_adstock_with_carry_in_matches_the_simulator_recursion():
