@@ -137,3 +137,22 @@ def test_bad_input_fails_validation_and_keeps_earlier_results(pipeline):
     assert result.asset_materializations_for_node("modeling_table") == []
     assert _latest(pipeline.instance, "feature_table").run_id == features_before
     assert ModelRegistry(pipeline.outputs).champion_version == champion_before
+
+
+def test_each_fold_partition_has_its_own_value_and_metadata(pipeline):
+    """One run fits its fold months together, yet every partition stores and describes its own month."""
+    import pickle
+
+    from mmm_pipeline.defs.resources import asset_storage_dir
+
+    key = dg.AssetKey("walk_forward_fold")
+    folder = asset_storage_dir(pipeline.instance.storage_directory(), "tiny", key)
+    for month in pipeline.months:
+        records = pipeline.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[month]), limit=1).records
+        meta = records[0].asset_materialization.metadata
+        with (folder / f"{month}.pkl").open("rb") as fh:
+            stored = pickle.load(fh)
+        assert stored.month == month and stored.ok
+        assert meta["test_window"].value == f"{stored.test_start} .. {stored.test_end}"
+        assert meta["metrics"].value["r2"] == pytest.approx(stored.metrics["r2"], abs=1e-3)

@@ -377,9 +377,7 @@ def run_fold(
     try:
         fitted = fit_nam(window, dict(settings), train_mask=train_mask, seed=seed)
     except InsufficientDataError as exc:
-        log.warning("fold %s skipped: %s", fold.month, exc)
-        empty = pd.DataFrame(columns=PREDICTION_COLUMNS)
-        return FoldResult(predictions=empty, **_base(fold, data, "skipped", str(exc)))
+        return _skipped(data, fold, exc)
     seconds = time.perf_counter() - started
     result = fold_result_from_model(data, fold, fitted, member=None, train_seconds=seconds)
     if keep_model:
@@ -387,6 +385,13 @@ def run_fold(
     log.info("fold %s: r2 %.3f, mape %.3f (%d train periods, %.1fs)", month,
              result.metrics["r2"], result.metrics["mape"], fold.n_train, seconds)
     return result
+
+
+def _skipped(data: ModelData, fold: Fold, reason: Exception) -> FoldResult:
+    """The result of a fold the model refused to fit: no predictions, the reason kept."""
+    log.warning("fold %s skipped: %s", fold.month, reason)
+    empty = pd.DataFrame(columns=PREDICTION_COLUMNS)
+    return FoldResult(predictions=empty, **_base(fold, data, "skipped", str(reason)))
 
 
 def fold_result_from_model(
@@ -456,12 +461,31 @@ def run_folds(
     return [run_fold(data, m, settings, seed=seed) for m in chosen]
 
 
+def batched_folds(settings: Mapping[str, Any]) -> bool:
+    """``walk_forward.batched``: whether a run of several fold months fits them in one batch."""
+    return bool((settings.get("walk_forward") or {}).get("batched", True))
+
+
+def run_fold_range(
+    data: ModelData, months: Sequence[str], settings: Mapping[str, Any], *, keep_model: bool = False
+) -> dict[str, FoldResult]:
+    """The folds of ``months``, each with its own result: one K-batched fit when
+    ``walk_forward.batched`` is on and there are several months (see :func:`run_folds_batched`
+    for what that approximates), else one fit per month. A single month, the usual monthly
+    refresh, is always fitted on its own with early stopping, as :func:`run_fold`.
+    """
+    if batched_folds(settings) and len(months) > 1:
+        return {r.month: r for r in run_folds_batched(data, settings, months, keep_model=keep_model)}
+    return {m: run_fold(data, m, settings, keep_model=keep_model) for m in months}
+
+
 def run_folds_batched(
     data: ModelData,
     settings: Mapping[str, Any],
     months: Sequence[str] | None = None,
     *,
     seed: int | None = None,
+    keep_model: bool = False,
 ) -> list[FoldResult]:
     """All folds as the K members of one fit, member k weighted by fold k's training mask.
 
@@ -471,13 +495,21 @@ def run_folds_batched(
     early-stopping slice is the last periods of that union, which would be the future for early
     folds, so it is switched off here (``validation_fraction = 0``: every member trains for the
     full ``training.epochs``). The sequential :func:`run_fold` is the reference; the benchmark
-    reports how far the two differ.
+    reports how far the two differ. A fold too short for the model (judged on its own training
+    periods, as :func:`run_fold` does) is ``skipped`` and left out of the batch.
     """
+    from mmm_pipeline.core.train.errors import InsufficientDataError, require_enough_periods
     from mmm_pipeline.core.train.trainer import fit_nam
 
-    folds = make_folds(data, settings, months)
+    folds, skipped = [], {}
+    for fold in make_folds(data, settings, months):
+        try:
+            require_enough_periods(data.slice_time(fold.train_mask), settings)
+            folds.append(fold)
+        except InsufficientDataError as exc:
+            skipped[fold.month] = _skipped(data, fold, exc)
     if not folds:
-        return []
+        return list(skipped.values())
     end = max(f.end for f in folds)
     window = data.slice_time(np.arange(len(data.dates)) < end)
     weights = np.stack([f.train_mask[:end] for f in folds]).astype(float)
@@ -487,7 +519,14 @@ def run_folds_batched(
     started = time.perf_counter()
     fitted = fit_nam(window, batched_settings, train_mask=union, sample_weights=weights, seed=seed)
     seconds = (time.perf_counter() - started) / len(folds)
-    return [fold_result_from_model(data, f, fitted, member=k, train_seconds=seconds) for k, f in enumerate(folds)]
+    log.info("%d folds (%s .. %s) in one batched fit: %.1fs", len(folds), folds[0].month, folds[-1].month,
+             seconds * len(folds))
+    results = dict(skipped)
+    for k, fold in enumerate(folds):
+        results[fold.month] = fold_result_from_model(data, fold, fitted, member=k, train_seconds=seconds)
+        if keep_model:
+            results[fold.month].model = fitted.member(k)
+    return [results[m] for m in sorted(results)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -142,32 +142,37 @@ def _fold_row(result: FoldResult) -> dict[str, Any]:
     partitions_def=FOLD_PARTITIONS,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=FOLDS_PER_BACKFILL_RUN),
     kinds={"pytorch"},
-    description="One walk-forward fold per test month: the NAM trained on the months before it, scored on it.",
+    description="One walk-forward fold per test month: the NAM trained on the months before it, scored on it. "
+    "The months of one run are fitted together as the members of one batched fit (walk_forward.batched); each "
+    "month is still stored as its own partition with its own metadata.",
 )
 def walk_forward_fold(context: dg.AssetExecutionContext, dataset: DatasetResource, feature_table: ModelData,
                       tuning_study: TuningOutcome):
-    from mmm_pipeline.core.train.walk_forward import run_fold
+    from mmm_pipeline.core.train.walk_forward import run_fold_range
 
     settings = effective_settings(dataset.load().settings, tuning_study)
     limit_threads(settings)
     months = list(context.partition_keys)
     keep = ensemble_settings(settings)["enabled"]  # the walk-forward ensemble reuses the fold models
-    results: dict[str, FoldResult] = {}
-    for i, month in enumerate(months, 1):
-        started = time.perf_counter()
-        results[month] = run_fold(feature_table, month, settings, keep_model=keep)
-        r = results[month]
-        context.log.info("fold %s (%d/%d): %s in %.1fs", month, i, len(months),
-                         f"r2 {r.metrics['r2']:.3f}, mape {r.metrics['mape']:.3f}" if r.ok else f"skipped: {r.reason}",
-                         time.perf_counter() - started)
+    started = time.perf_counter()
+    results = run_fold_range(feature_table, months, settings, keep_model=keep)
+    context.log.info("%d fold(s) %s .. %s in %.1fs", len(months), months[0], months[-1], time.perf_counter() - started)
+    for i, (month, r) in enumerate(results.items(), 1):
+        context.log.info("fold %s (%d/%d): %s", month, i, len(months),
+                         f"r2 {r.metrics['r2']:.3f}, mape {r.metrics['mape']:.3f}" if r.ok else f"skipped: {r.reason}")
+        if len(months) > 1:  # one partition's metadata: with one partition the result below is already its own
+            context.add_asset_metadata(_fold_metadata(r), partition_key=month)
     rows = pd.DataFrame([_fold_row(r) for r in results.values()])
     metadata: dict[str, Any] = {"folds": table(rows), "months": json_value(months)}
     if len(months) == 1:
-        r = results[months[0]]
-        metadata.update({"status": r.status, "train_window": f"{r.train_start} .. {r.train_end}",
-                         "test_window": f"{r.test_start} .. {r.test_end}", "metrics": json_value(r.metrics)})
+        metadata.update(_fold_metadata(results[months[0]]))
     value: Any = results if len(months) > 1 else results[months[0]]
     return dg.MaterializeResult(value=value, metadata=metadata)
+
+
+def _fold_metadata(r: FoldResult) -> dict[str, Any]:
+    return {"status": r.status, "train_window": f"{r.train_start} .. {r.train_end}",
+            "test_window": f"{r.test_start} .. {r.test_end}", "metrics": json_value(r.metrics)}
 
 
 def _gate_blocking(settings: dict[str, Any]) -> bool:

@@ -264,6 +264,28 @@ def test_batched_folds_return_one_result_per_month(weekly):
     assert summary.folds["month"].tolist() == months
 
 
+def test_a_fold_range_is_one_batched_fit_that_still_refuses_a_fold_too_short(weekly):
+    """Several months: one fit whose members are the folds, each fold judged on its own
+    training periods (the union would pass a fold that alone is too short); one month alone:
+    the sequential fit with early stopping, as a monthly refresh computes it."""
+    months = wf.fold_months(weekly.dates, FAST)[:3]
+    first, second = (f.n_train for f in wf.make_folds(weekly, FAST, months)[:2])
+    assert second > first
+    strict = deep_merge(FAST, {"training": {"min_periods_per_parameter": (first + 0.5) / len(weekly.features)}})
+    results = wf.run_fold_range(weekly, months, strict, keep_model=True)
+    assert list(results) == months
+    assert results[months[0]].status == "skipped" and "too few periods" in results[months[0]].reason
+    assert all(results[m].ok and results[m].model.n_models == 1 for m in months[1:])
+    batched_epochs = int(results[months[1]].model.history["epochs_run"])
+    alone = wf.run_fold_range(weekly, months[-1:], FAST)[months[-1]]
+    sequential = wf.run_fold(weekly, months[-1], FAST)
+    pd.testing.assert_frame_equal(alone.predictions, sequential.predictions)
+    assert batched_epochs == FAST["training"]["epochs"]  # no early stopping inside a batch
+    off = deep_merge(FAST, {"walk_forward": {"batched": False}})
+    for month, result in wf.run_fold_range(weekly, months[1:], off).items():
+        pd.testing.assert_frame_equal(result.predictions, wf.run_fold(weekly, month, FAST).predictions)
+
+
 def test_a_feature_first_moving_in_the_test_month_is_reported_unseen():
     data = tiny_data(40)
     month = wf.fold_months(data.dates, SETTINGS)[2]
