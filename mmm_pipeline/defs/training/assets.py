@@ -236,10 +236,16 @@ def _history_table(history: dict) -> pd.DataFrame:
     rows = []
     for name, values in history.items():
         arr = np.asarray(values, dtype=float)
-        if arr.ndim == 2 and arr.size:
-            rows.append({"term": name, "first": float(np.nanmean(arr[0])), "last": float(np.nanmean(arr[-1])),
-                         "min": float(np.nanmin(arr)) if np.isfinite(arr).any() else None})
+        if arr.ndim == 2 and np.isfinite(arr).any():  # terms never computed (no validation slice) are left out
+            rows.append({"term": name, "first": _finite_mean(arr[0]), "last": _finite_mean(arr[-1]),
+                         "min": float(np.nanmin(arr))})
     return pd.DataFrame(rows)
+
+
+def _finite_mean(values: np.ndarray) -> float | None:
+    """Mean over members of a term's value in one epoch; None where it was not computed that epoch."""
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else None
 
 
 def _parameter_table(fitted: Any, data: ModelData) -> pd.DataFrame:
