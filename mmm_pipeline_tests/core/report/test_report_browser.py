@@ -2,8 +2,10 @@
 
 Proves what string checks cannot: the inlined script runs without errors, every chart
 decodes, the page makes no network request, and the budget simulator reacts to a slider.
-Skipped where Chromium is not installed at /usr/bin/chromium (``apt-get install -y chromium``).
-Set MMM_REPORT_SCREENSHOT=<path> to keep a screenshot (docs/report_screenshot.png is made so).
+Skipped where Chromium is not installed at /usr/bin/chromium (``apt-get install -y chromium``;
+.ci/run does it); the simulator's arithmetic is also tested without a browser in
+test_simulator_node.py. Set MMM_REPORT_SCREENSHOT=<path> to keep a screenshot of the test
+fixture's report (the README's pictures come from the default run: docs/screenshots.py).
 """
 
 import os
