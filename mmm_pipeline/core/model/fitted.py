@@ -16,7 +16,7 @@ import torch
 from mmm_pipeline.core.features.model_data import FeatureSpec, ModelData
 from mmm_pipeline.core.model import diagnostics, economics
 from mmm_pipeline.core.model.decompose import Decomposition, decompose_output, training_centring
-from mmm_pipeline.core.model.nam import NAM
+from mmm_pipeline.core.model.nam import NAM, NAMConfig
 from mmm_pipeline.core.model.scaling import ModelInputs, check_compatible, prepare_inputs
 from mmm_pipeline.core.wording import join_names
 
@@ -52,6 +52,23 @@ class FittedNAM:
             "seed": int(seed),
         }
         return cls(model, data.features, centring, settings, history, meta)
+
+    @classmethod
+    def stack(cls, parts: list["FittedNAM"]) -> "FittedNAM":
+        """One model whose members are those of ``parts`` in order: fits of the same data and
+        settings in batches (the bootstrap fits its replicates in chunks to bound memory).
+        Per-member histories are concatenated (shorter runs padded with NaN epochs); of the
+        scalars, ``seconds`` adds up and ``epochs_run`` is the longest."""
+        if len(parts) == 1:
+            return parts[0]
+        first = parts[0]
+        model = NAM(NAMConfig(**{**first.model.cfg.__dict__, "n_models": sum(p.n_models for p in parts)}),
+                    first.model.scalers)
+        with torch.no_grad():
+            model.flat.copy_(torch.cat([p.model.flat for p in parts]))
+        centring = np.concatenate([p.centring for p in parts])
+        return cls(model, first.data_features, centring, first.settings, _stack_histories([p.history for p in parts]),
+                   dict(first.meta))
 
     # ------------------------------------------------------------------ basics
     @property
@@ -228,3 +245,20 @@ class FittedNAM:
         from mmm_pipeline.core.model.checkpoint import load_checkpoint
 
         return load_checkpoint(path)
+
+
+def _stack_histories(histories: list[dict]) -> dict:
+    """Training histories of member batches as one: ``[epochs, K]`` arrays side by side (NaN
+    after a batch's last epoch), ``[K]`` arrays joined, scalars summed (seconds) or maxed."""
+    out: dict = {}
+    for name in histories[0]:
+        values = [np.asarray(h[name]) for h in histories]
+        if values[0].ndim == 2:
+            epochs = max(v.shape[0] for v in values)
+            padded = [np.pad(v.astype(float), ((0, epochs - v.shape[0]), (0, 0)), constant_values=np.nan) for v in values]
+            out[name] = np.concatenate(padded, axis=1)
+        elif values[0].ndim == 1:
+            out[name] = np.concatenate(values)
+        else:
+            out[name] = np.array(sum(values) if name == "seconds" else max(values))
+    return out

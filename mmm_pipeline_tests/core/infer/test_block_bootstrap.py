@@ -98,3 +98,24 @@ def test_fit_bootstrap_makes_one_batched_call_with_the_weights():
     assert (weights[:, 30:] == 0).all() and (weights.sum(axis=1) == 30).all()
     assert out.fitted == "fitted" and out.block_length == 8
     np.testing.assert_array_equal(out.weights, weights)
+
+
+@pytest.mark.parametrize("member_init", [None, "different"])
+def test_replicates_fitted_in_batches_match_one_batched_fit(member_init):
+    """A memory budget smaller than the replicates splits them into batches (3 + 3 + 2 here);
+    every replicate starts where it would have and is fitted alone, so the stacked model is the
+    one-batch model, for a shared start and for one start per replicate."""
+    from mmm_pipeline.core.config import deep_merge, load_defaults
+    from mmm_pipeline.core.model.synthetic import synthetic_model_data
+
+    data, _ = synthetic_model_data(2, n_periods=80, frequency="weekly", n_channels=2)
+    settings = deep_merge(load_defaults(), {"training": {"epochs": 40, "min_epochs": 10, "threads": 1},
+                                            "bootstrap": {"replicates": 8, "member_init": member_init}})
+    whole = fit_bootstrap(data, settings)
+    cells = len(data.dates) * len(data.nodes)
+    batched = fit_bootstrap(data, deep_merge(settings, {"bootstrap": {"max_batch_cells": 3 * cells}}))
+    assert batched.fitted.n_models == 8
+    np.testing.assert_array_equal(batched.fitted.model.flat.detach().numpy(), whole.fitted.model.flat.detach().numpy())
+    np.testing.assert_array_equal(batched.fitted.predict(data), whole.fitted.predict(data))
+    assert batched.fitted.history["total"].shape == whole.fitted.history["total"].shape
+    np.testing.assert_array_equal(batched.fitted.history["best_epoch"], whole.fitted.history["best_epoch"])
