@@ -43,14 +43,12 @@ class Champion:
     """One dataset's promoted model, loaded: what every API answer is computed from."""
 
     config: DatasetConfig
-    root: Path
     record: VersionRecord
     results: dict[str, Any]  # the champion's results-folder JSON files by file name
     fitted: FittedNAM  # the replicates when stored, else the final model
     point: FittedNAM  # the one model whose features match ``fitted`` (objective "point")
     data: ModelData  # the dataset's data as ``fitted`` reads it
     has_replicates: bool
-    stamp: tuple[int, int] | None  # registry.json (mtime, size) when loaded
 
     @property
     def interval_note(self) -> str:
@@ -99,8 +97,7 @@ def champion_version(root: Path) -> str | None:
 
 def load_champion(config: DatasetConfig, root: Path) -> Champion:
     """Load the champion of ``config``'s dataset from the store under ``root``."""
-    stamp = registry_stamp(root)
-    if stamp is None:
+    if registry_stamp(root) is None:
         raise NotFound(f"dataset '{config.name}' has no model store at {root}; run "
                        f"`python -m mmm_pipeline run --dataset {config.name}` first")
     record = ModelRegistry(root).champion()
@@ -116,7 +113,7 @@ def load_champion(config: DatasetConfig, root: Path) -> Champion:
     point = final if final.feature_names == fitted.feature_names else fitted.member(0)
     log.info("loaded %s champion %s (%d model member(s)%s)", config.name, record.version, fitted.n_models,
              ", bootstrap replicates" if has_replicates else ", final model only")
-    return Champion(config, root, record, results, fitted, point, data, has_replicates, stamp)
+    return Champion(config, record, results, fitted, point, data, has_replicates)
 
 
 def _data_for(config: DatasetConfig, fitted: FittedNAM) -> ModelData:
