@@ -109,7 +109,7 @@ class BootstrapFit:
     """K models fitted at once on block-bootstrap weights, and how they were drawn."""
 
     fitted: Any  # FittedNAM with n_models == K
-    data: ModelData  # what the replicates were fitted on (read every replicate output against it)
+    data: ModelData  # the features the replicates were fitted on (read every replicate output against it)
     weights: np.ndarray  # [K, T]
     block_length: int
     seed: int
@@ -140,21 +140,22 @@ def fit_bootstrap(
         raise ValueError(f"train_mask has shape {mask.shape}, expected ({len(data.dates)},) to match the data's periods")
     block = resolve_block_length(boot, data.frequency, int(mask.sum()))
     weights = masked_bootstrap_weights(mask, k, block, seed, scheme)
-    if data.experiments is not None:  # each replicate sees its own draw of every measured lift
-        data = replace(data, experiments=data.experiments.draws(k, seed))
+    drawn = data  # each replicate sees its own draw of every measured lift
+    if data.experiments is not None:
+        drawn = replace(data, experiments=data.experiments.draws(k, seed))
     if fit is None:
         from mmm_pipeline.core.train.trainer import fit_nam as fit
     if boot.get("member_init"):
         # "different": each replicate also starts from its own random initialisation, so the
         # intervals include the spread between the local optima a non-convex fit can land in
         settings = {**settings, "training": {**(settings.get("training") or {}), "member_init": boot["member_init"]}}
-    chunk = batch_size(boot, int(mask.sum()) * len(data.nodes), k)
+    chunk = batch_size(boot, int(mask.sum()) * len(drawn.nodes), k)
     log.info("bootstrap: fitting %d replicates, %d at once (block length %d, %s scheme)", k, min(chunk, k), block,
              scheme)
     start = time.perf_counter()
     parts = [fit(chunk_data, settings, train_mask=mask, sample_weights=weights[first:first + chunk],
                  n_models=min(chunk, k - first), seed=chunk_seed)
-             for first, chunk_data, chunk_seed in _chunks(data, settings, k, chunk, seed)]
+             for first, chunk_data, chunk_seed in _chunks(drawn, settings, k, chunk, seed)]
     fitted = parts[0] if len(parts) == 1 else parts[0].stack(parts)
     seconds = time.perf_counter() - start
     log.info("bootstrap: %d replicates fitted in %.1f s", k, seconds)
