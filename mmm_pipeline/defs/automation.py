@@ -65,14 +65,14 @@ monthly_refresh_job = dg.define_asset_job(
 # --------------------------------------------------------------------------------------------
 
 
-def data_fold_months(config: DatasetConfig) -> list[str]:
-    """The walk-forward test months of the current data (reads and validates every source)."""
+def current_model_data(config: DatasetConfig):
+    """The model data of the current raw files, as ``feature_table`` builds it (reads and
+    validates every source)."""
+    from mmm_pipeline.core.data.experiments import with_lift_tests
     from mmm_pipeline.core.data.modeling_table import load_dataset
     from mmm_pipeline.core.features.build import build_model_data
-    from mmm_pipeline.core.train.walk_forward import data_fold_plan
 
-    data = build_model_data(load_dataset(config).table, config)
-    return data_fold_plan(data, config.settings).keys
+    return with_lift_tests(build_model_data(load_dataset(config).table, config), config)
 
 
 @dataclass
@@ -85,12 +85,27 @@ class RefreshPlan:
 
 
 def plan_refresh(instance: dg.DagsterInstance, config: DatasetConfig) -> RefreshPlan:
-    """New fold partitions plus the contiguous range of months whose folds need computing."""
-    months = data_fold_months(config)
+    """New fold partitions plus the contiguous range of months whose folds need computing: a
+    stored fold is reused while its fingerprints of code, settings and data still match."""
+    from mmm_pipeline.core.train.walk_forward import data_fold_plan, fold_data_digests
+
+    data = current_model_data(config)
+    months = data_fold_plan(data, config.settings).keys
     plan = plan_partitions(list(instance.get_dynamic_partitions(FOLD_PARTITIONS.name)), months)
-    todo = months_to_run(plan.wanted, stored_fold_months(instance, config))
+    stored = stored_fold_months(instance, config, fold_data_digests(data, config.settings, months))
+    todo = months_to_run(plan.wanted, stored)
     note = f"{len(plan.add)} new fold partition(s)" if plan.add else "no new fold partition"
     return RefreshPlan(plan.requests(), todo, note)
+
+
+def apply_partition_requests(instance: dg.DagsterInstance, requests: list) -> None:
+    """Carry out a refresh plan's partition changes now (a schedule cannot return them)."""
+    for request in requests:
+        if isinstance(request, dg.DeleteDynamicPartitionsRequest):
+            for key in request.partition_keys:
+                instance.delete_dynamic_partition(FOLD_PARTITIONS.name, key)
+        else:
+            instance.add_dynamic_partitions(FOLD_PARTITIONS.name, list(request.partition_keys))
 
 
 def refresh_run_request(config: DatasetConfig, dataset_ref: str, months: list[str], run_key: str,
@@ -135,12 +150,7 @@ def monthly_refresh_schedule(context: dg.ScheduleEvaluationContext, dataset: Dat
         return dg.SkipReason(f"{config.name}: cannot compute fold months from the raw data: {exc}")
     if not refresh.months:
         return dg.SkipReason(f"{config.name}: the data has no walk-forward fold month yet")
-    for request in refresh.partition_requests:  # schedules cannot return partition requests
-        if isinstance(request, dg.DeleteDynamicPartitionsRequest):
-            for key in request.partition_keys:
-                context.instance.delete_dynamic_partition(FOLD_PARTITIONS.name, key)
-        else:
-            context.instance.add_dynamic_partitions(FOLD_PARTITIONS.name, list(request.partition_keys))
+    apply_partition_requests(context.instance, refresh.partition_requests)
     stamp = context.scheduled_execution_time.strftime("%Y-%m-%d") if context.scheduled_execution_time else "now"
     context.log.info("%s: %s; folds %s..%s", config.name, refresh.note, refresh.months[0], refresh.months[-1])
     return refresh_run_request(config, dataset.dataset, refresh.months, f"schedule:{config.name}:{stamp}", "schedule")

@@ -56,15 +56,18 @@ def sync_fold_partitions(instance: dg.DagsterInstance, months: list[str]) -> Par
     return plan
 
 
-def stored_fold_months(instance: dg.DagsterInstance, config) -> set[str]:
+def stored_fold_months(instance: dg.DagsterInstance, config, digests: dict[str, str] | None = None) -> set[str]:
     """Fold months whose stored results are current: computed for this dataset by this code
-    with these settings (anything else must be recomputed)."""
+    with these settings and, given ``digests`` ({month: data digest of the current data}), from
+    the same data (a revised past month makes its folds stale). Anything else is recomputed."""
     from mmm_pipeline.defs.resources import asset_storage_dir, current_value
 
     folder = asset_storage_dir(instance.storage_directory(), config.name, FOLD_ASSET)
     if not folder.is_dir():
         return set()
-    return {p.stem for p in folder.glob("*.pkl") if current_value(p, config)}
+    if digests is None:
+        return {p.stem for p in folder.glob("*.pkl") if current_value(p, config)}
+    return {month for month, digest in digests.items() if current_value(folder / f"{month}.pkl", config, digest)}
 
 
 def months_to_run(months: list[str], stored: set[str]) -> list[str]:

@@ -88,7 +88,7 @@ class DatasetIOManager(dg.ConfigurableIOManager):
     every partition of the run's partition set; a missing partition is an error naming it.
 
     Each value has a ``.meta.json`` beside it with fingerprints of the code and of the
-    settings it was computed with. Loading a value written by other code logs a warning that
+    settings it was computed with (and, for a fold partition, of the data it saw). Loading a value written by other code logs a warning that
     says to re-materialize it (a pickled object of a changed class can fail in obscure ways);
     :func:`current_value` checks both, and the automation recomputes every fold month whose
     stored result is not current.
@@ -127,7 +127,10 @@ class DatasetIOManager(dg.ConfigurableIOManager):
 
     def _write(self, path: Path, obj: Any) -> None:
         _atomic_pickle(path, obj)
-        _atomic_text(meta_path(path), json.dumps(fingerprints(self.dataset.load())))
+        stamp = fingerprints(self.dataset.load())
+        if getattr(obj, "data_digest", ""):  # a fold partition: the data it saw, see current_value
+            stamp["data"] = obj.data_digest
+        _atomic_text(meta_path(path), json.dumps(stamp))
 
     def load_input(self, context: dg.InputContext) -> Any:
         asset, dataset = context.asset_key.to_user_string(), self.dataset.name
@@ -192,13 +195,15 @@ def fingerprints(config: DatasetConfig) -> dict[str, str]:
     return {"code": code_fingerprint(), "settings": settings_fingerprint(config)}
 
 
-def current_value(path: Path, config: DatasetConfig) -> bool:
-    """Whether the value at ``path`` exists and was computed by this code with these settings."""
+def current_value(path: Path, config: DatasetConfig, data_digest: str | None = None) -> bool:
+    """Whether the value at ``path`` exists and was computed by this code with these settings
+    (and, given ``data_digest``, from this data)."""
     try:
         stored = json.loads(meta_path(path).read_text())
     except (OSError, ValueError):
         return False
-    return path.exists() and stored == fingerprints(config)
+    wanted = fingerprints(config) | ({"data": data_digest} if data_digest is not None else {})
+    return path.exists() and all(stored.get(key) == value for key, value in wanted.items())
 
 
 def _read_current(path: Path, asset: str, dataset: str, log: Any) -> Any:

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from mmm_pipeline.definitions import defs
-from mmm_pipeline.defs.automation import raw_data_sensor, scan_files
+from mmm_pipeline.core.train.walk_forward import fold_data_digests
+from mmm_pipeline.defs.automation import current_model_data, raw_data_sensor, scan_files
 from mmm_pipeline.defs.partitions import FOLD_PARTITIONS, months_to_run, plan_partitions
 from mmm_pipeline.defs.resources import DatasetResource, asset_storage_dir, dataset_run_config, fingerprints
 
@@ -133,13 +134,15 @@ def test_schedule_requests_the_new_months_and_adds_their_partitions(tiny_dataset
         assert len(first) == 1 and first[0].job_name == "monthly_refresh"
         assert (first[0].tags[RANGE_START], first[0].tags[RANGE_END]) == ("2021-07", "2021-08")
         assert list(instance.get_dynamic_partitions(FOLD_PARTITIONS.name)) == ["2021-07", "2021-08"]
-        # once both folds are stored by this code with these settings, only the newest month is redone
+        # once both folds are stored by this code with these settings from this data, only the
+        # newest month is redone
         config = resources["dataset"].load()
+        digests = fold_data_digests(current_model_data(config), config.settings, ["2021-07", "2021-08"])
         folder = asset_storage_dir(instance.storage_directory(), "tiny", dg.AssetKey("walk_forward_fold"))
         folder.mkdir(parents=True)
         for month in ("2021-07", "2021-08"):
             (folder / f"{month}.pkl").write_bytes(b"stored")
-            (folder / f"{month}.meta.json").write_text(json.dumps(fingerprints(config)))
+            (folder / f"{month}.meta.json").write_text(json.dumps({**fingerprints(config), "data": digests[month]}))
 
         def next_range():
             context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when, resources=resources)
@@ -148,7 +151,11 @@ def test_schedule_requests_the_new_months_and_adds_their_partitions(tiny_dataset
 
         assert next_range() == ("2021-08", "2021-08")
         # a fold computed with other settings (or other code) is stale and computed again
-        (folder / "2021-07.meta.json").write_text(json.dumps({**fingerprints(config), "settings": "older"}))
+        (folder / "2021-07.meta.json").write_text(json.dumps({**fingerprints(config), "settings": "older",
+                                                              "data": digests["2021-07"]}))
+        assert next_range() == ("2021-07", "2021-08")
+        # so is one computed from other data (a past month revised since)
+        (folder / "2021-07.meta.json").write_text(json.dumps({**fingerprints(config), "data": "revised"}))
         assert next_range() == ("2021-07", "2021-08")
 
 

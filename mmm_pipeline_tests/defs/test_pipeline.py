@@ -156,3 +156,13 @@ def test_each_fold_partition_has_its_own_value_and_metadata(pipeline):
         assert stored.month == month and stored.ok
         assert meta["test_window"].value == f"{stored.test_start} .. {stored.test_end}"
         assert meta["metrics"].value["r2"] == pytest.approx(stored.metrics["r2"], abs=1e-3)
+
+
+def test_a_refresh_reuses_every_stored_fold_but_the_newest(pipeline):
+    """The fingerprints stored with each fold (code, settings, the data it saw) match what the
+    schedule and the sensor compute from the raw files, so only the newest month is redone."""
+    from mmm_pipeline.core.config import load_dataset_config
+    from mmm_pipeline.defs.automation import plan_refresh
+
+    config = load_dataset_config(pipeline.run_config["resources"]["dataset"]["config"]["dataset"])
+    assert plan_refresh(pipeline.instance, config).months == pipeline.months[-1:]

@@ -14,6 +14,7 @@ may use, and it never contains a month that touches the hold-out.
 
 import hashlib
 import logging
+import pickle
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -217,6 +218,7 @@ class FoldResult:
     feature_kinds: dict[str, str] = field(default_factory=dict)  # feature name -> kind
     unseen: list[str] = field(default_factory=list)  # features constant in training, moving in the test month
     train_seconds: float = 0.0
+    data_digest: str = ""  # of the data the fold saw (fold_data_digest): a stored fold is reused only while it matches
     model: Any = None  # the FittedNAM when run with keep_model=True (not serialised)
 
     @property
@@ -334,7 +336,26 @@ def _base(fold: Fold, data: ModelData, status: str, reason: str) -> dict[str, An
         "test_digest": fold.test_digest,
         "feature_kinds": {f.name: f.kind for f in data.features},
         "unseen": unseen_features(data, fold),
+        "data_digest": fold_data_digest(data, fold.end),
     }
+
+
+def fold_data_digest(data: ModelData, end: int) -> str:
+    """Hash of everything a fold ending at period ``end`` reads: dates, features, target, spend,
+    nodes and lift tests up to then. A new month appended leaves it unchanged; a revised past
+    month changes it for every fold that saw that month, so those are recomputed."""
+    digest = hashlib.sha256()
+    for array in (data.dates[:end].asi8, data.X[:end], data.y[:end], data.spend[:end]):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(repr([(f.name, f.kind) for f in data.features] + list(data.nodes) + list(data.node_category)).encode())
+    if data.experiments is not None:
+        digest.update(pickle.dumps(data.experiments, protocol=4))
+    return digest.hexdigest()[:16]
+
+
+def fold_data_digests(data: ModelData, settings: Mapping[str, Any], months: Sequence[str]) -> dict[str, str]:
+    """``{month: fold_data_digest}`` of the folds of ``months`` on ``data``."""
+    return {f.month: fold_data_digest(data, f.end) for f in make_folds(data, settings, months)}
 
 
 def unseen_features(data: ModelData, fold: Fold) -> list[str]:
