@@ -9,8 +9,9 @@
 
 A role is declared per item in the dataset YAML (``role:``). Otherwise it comes from marketing
 science, not from a statistical test: brand-health measures (the ``brand:`` section) are the
-intermediate outcomes advertising works through, so they are mediators; other controls are
-confounders (precision when they do not move with spend). A few years of data cannot reliably
+intermediate outcomes advertising works through, so they are mediators — unless media explain
+a negligible share (``negligible_share``, 1%) of their movement, which no mediator shows; other
+controls are confounders (precision when they do not move with spend). A few years of data cannot reliably
 tell a mediator from a confounder — both correlate with spend — so the data only supply the
 evidence printed next to the role: how much of the item's movement the media stock explains
 beyond its own past (a mediator's signature) and how much of spend's movement the item's
@@ -51,6 +52,7 @@ class RoleVerdict:
     chase_p: float
     spend_correlation: float
     looks_mediated: bool = False  # a control whose evidence reads like a mediator's
+    brand_unmoved: bool = False  # brand health that media demonstrably do not move: not treated as a mediator
 
     def sentence(self) -> str:
         """The role in words a planner can check and change."""
@@ -65,6 +67,9 @@ class RoleVerdict:
         moves = "moves" if self.role == "confounder" else "does not move"
         text = (f"{self.item} {moves} with media spend (correlation {self.spend_correlation:.2f}) and stays in the "
                 f"model as a {'confounder' if self.role == 'confounder' else 'precision control'}")
+        if self.brand_unmoved:
+            text = (f"{self.item} is brand health, but {evidence}: media do not build it here. It "
+                    f"{text[len(self.item) + 1:]}. Declare `role: mediator` on {self.item} if media do drive it")
         if self.looks_mediated:
             text += (f"; but {evidence} and it does not lead the budget: if media drive it, declare "
                      "`role: mediator` on it")
@@ -151,6 +156,7 @@ def assign_roles(data: ModelData, declared: dict[str, tuple[str, str | None]], s
     min_share = float(opts.get("min_share", 0.10))
     max_p = float(opts.get("max_p_value", 0.01))
     min_corr = float(opts.get("confounder_correlation", 0.30))
+    negligible = float(opts.get("negligible_share", 0.01))
     spend = pd.Series(np.asarray(data.spend, dtype=float).sum(1), index=data.dates)
     out: dict[str, RoleVerdict] = {}
     for item, (section, role) in declared.items():
@@ -162,9 +168,12 @@ def assign_roles(data: ModelData, declared: dict[str, tuple[str, str | None]], s
         corr = float(np.corrcoef(values, spend)[0, 1]) if values.std() > 0 and spend.std() > 0 else 0.0
         looks = (math.isfinite(ev["media_p"]) and ev["media_p"] < max_p and ev["media_share"] >= min_share
                  and not ev["chase_p"] < max_p)
-        chosen = role or ("mediator" if section == "brand" else "confounder" if abs(corr) >= min_corr else "precision")
+        unmoved = math.isfinite(ev["media_share"]) and ev["media_share"] < negligible
+        brand_mediator = section == "brand" and not unmoved
+        chosen = role or ("mediator" if brand_mediator else "confounder" if abs(corr) >= min_corr else "precision")
         verdict = RoleVerdict(item, chosen, role is not None, section, feats, ev["media_share"], ev["media_p"],
-                              ev["chase_share"], ev["chase_p"], corr, looks and chosen != "mediator")
+                              ev["chase_share"], ev["chase_p"], corr, looks and chosen != "mediator",
+                              brand_unmoved=section == "brand" and unmoved and role is None)
         out[item] = verdict
         (log.warning if verdict.looks_mediated else log.info)("role: %s", verdict.sentence())
     return out

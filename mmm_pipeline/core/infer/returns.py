@@ -183,7 +183,10 @@ def channel_results(
         first = information_verdict(info, max_prior)
         identified, reason = (False, first) if first else identification(roas, max_half)
         settled = info is not None and not first and z * rel_se <= max_half
-        extra = [spend_reasons.get(ch, ""), "" if settled else fold_instability(ch, fold_stability, settings)]
+        # a lift test supplies the spend variation the history lacks: the spend checks judge the history
+        by_tests = settled and info.rel_se_sales > max_half / z  # nan (not computed) compares false
+        extra = ["" if by_tests else spend_reasons.get(ch, ""),
+                 "" if settled else fold_instability(ch, fold_stability, settings)]
         if any(extra):
             identified = False
             reason = "; ".join(r for r in (reason, *extra) if r)

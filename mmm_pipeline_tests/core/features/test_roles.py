@@ -108,3 +108,15 @@ def test_a_declared_mediator_changes_the_total_effect_and_not_the_fit():
     err_direct = np.abs(direct[data.channel_names].to_numpy() / truth - 1).mean()
     assert total.sum() > direct.sum()
     assert err_total < err_direct
+
+
+def test_brand_health_that_media_do_not_move_is_not_treated_as_a_mediator(weekly):
+    rng = np.random.default_rng(3)
+    survey = np.zeros(len(weekly.dates))
+    for t in range(1, len(survey)):
+        survey[t] = 0.8 * survey[t - 1] + rng.normal()
+    data = _with_item(weekly, "nps", 50 + survey)
+    verdict = assign_roles(data, {"nps": ("brand", None)}, SETTINGS)["nps"]
+    assert verdict.media_share < 0.01
+    assert verdict.role != "mediator" and verdict.brand_unmoved
+    assert "media do not build it" in verdict.sentence() and "declare `role: mediator`" in verdict.sentence().lower()

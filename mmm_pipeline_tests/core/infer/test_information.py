@@ -150,3 +150,14 @@ def test_lift_tests_add_information_and_are_named_as_the_evidence():
     assert evidence_source(True, info[ch], 1.96, 0.5) == ("lift tests" if 1.96 * info[ch].rel_se_sales > 0.5
                                                          else "sales history")
     assert evidence_source(False, info[ch], 1.96, 0.5) == "none"
+
+
+def test_a_channel_a_lift_test_pins_down_is_not_refused_for_its_spend_history(twin_channel):
+    """The twin channel has no own variation in the history; a (hypothetical) test settling it wins."""
+    data, settings, fitted, info = twin_channel
+    settled = {**info, "twin": ChannelInformation(info["twin"].roas, 0.05, 0.05, rel_se_sales=float("inf"))}
+    current = data.spend[-13:].mean(0)
+    channels = channel_results(fitted, data, settings, current, information=settled)
+    assert channels["twin"]["identified"] and channels["twin"]["evidence"] == "lift tests"
+    assert "lift tests" in channels["twin"]["reason"]
+    assert not channel_results(fitted, data, settings, current, information=info)["twin"]["identified"]
