@@ -243,15 +243,15 @@ def refresh_step(dataset_yaml: str) -> int:
 
     from mmm_pipeline.core.config import load_dataset_config
     from mmm_pipeline.definitions import defs
-    from mmm_pipeline.defs.automation import data_fold_months, refresh_run_request
-    from mmm_pipeline.defs.partitions import months_to_run, stored_fold_months, sync_fold_partitions
+    from mmm_pipeline.defs.automation import apply_partition_requests, plan_refresh, refresh_run_request
 
     config = load_dataset_config(dataset_yaml)
     with dg.DagsterInstance.get() as instance:
-        months = sync_fold_partitions(instance, data_fold_months(config)).wanted
-        todo = months_to_run(months, stored_fold_months(instance, config))
-        print(f"refresh: {len(months)} fold months, computing {len(todo)}: {', '.join(todo)}", flush=True)
-        request = refresh_run_request(config, dataset_yaml, todo, "pipeline_speed", "benchmark")
+        refresh = plan_refresh(instance, config)
+        apply_partition_requests(instance, refresh.partition_requests)
+        print(f"refresh: {refresh.note}; computing {len(refresh.months)} fold(s): {', '.join(refresh.months)}",
+              flush=True)
+        request = refresh_run_request(config, dataset_yaml, refresh.months, "pipeline_speed", "benchmark")
         result = defs.resolve_job_def(request.job_name).execute_in_process(
             run_config=request.run_config, instance=instance, tags=request.tags, raise_on_error=False)
     return 0 if result.success else 1
