@@ -26,7 +26,7 @@ infinite standard error when the ROAS moves along them, never a silently dropped
 
 import logging
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -314,17 +314,6 @@ def experiment_jacobian(model: NAM, inputs: ModelInputs, theta: torch.Tensor, te
     return torch.stack(rows).double().numpy() if rows else np.zeros((0, theta.numel()))
 
 
-def _one_draw_of_lift_tests(data: ModelData) -> ModelData:
-    """``data`` whose lift tests carry one lift per test. The bootstrap's data carries one draw
-    per replicate (``[K, E]``), but the information is about one model, and a test's
-    information does not depend on the lift measured (only on its design and its standard
-    error), so the first draw serves."""
-    tests = data.experiments
-    if tests is None or tests.lift.ndim == 1:
-        return data
-    return replace(data, experiments=replace(tests, lift=tests.lift[0]))
-
-
 def _relative(var: np.ndarray, roas: np.ndarray) -> np.ndarray:
     """Relative standard errors; infinite where the ROAS is zero (nothing to be relative to)."""
     scale = np.where(roas != 0, np.abs(roas), np.nan)
@@ -347,7 +336,6 @@ def channel_information(fitted: FittedNAM, data: ModelData, train_mask: np.ndarr
     model = fitted.model
     if not model.index["media"]:
         return {}
-    data = _one_draw_of_lift_tests(data)
     mask = np.asarray(train_mask, dtype=bool)
     inputs = fitted.inputs(data, dense_operators=True)  # the trainer's fast path: K-member passes are bmm
     single = fitted.member(0).model if fitted.n_models > 1 else model

@@ -143,10 +143,7 @@ def test_lift_tests_add_information_and_are_named_as_the_evidence():
     settings = deep_merge(load_defaults(), FAST)
     mask = np.ones(len(data.dates), dtype=bool)
     calibrated = replace(data, experiments=tests)
-    fitted = fit_nam(calibrated, settings)
-    info = channel_information(fitted, calibrated, mask, settings)
-    # the bootstrap's data carries one draw of every lift per replicate: same information
-    assert channel_information(fitted, replace(calibrated, experiments=tests.draws(5, seed=0)), mask, settings) == info
+    info = channel_information(fit_nam(calibrated, settings), calibrated, mask, settings)
     gained = [ch for ch, v in info.items() if v.rel_se_data < 0.5 * v.rel_se_sales]
     assert gained, {ch: (v.rel_se_sales, v.rel_se_data) for ch, v in info.items()}
     ch = gained[0]
