@@ -14,7 +14,6 @@ may use, and it never contains a month that touches the hold-out.
 
 import hashlib
 import logging
-import pickle
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -348,8 +347,10 @@ def fold_data_digest(data: ModelData, end: int) -> str:
     for array in (data.dates[:end].asi8, data.X[:end], data.y[:end], data.spend[:end]):
         digest.update(np.ascontiguousarray(array).tobytes())
     digest.update(repr([(f.name, f.kind) for f in data.features] + list(data.nodes) + list(data.node_category)).encode())
-    if data.experiments is not None:
-        digest.update(pickle.dumps(data.experiments, protocol=4))
+    if data.experiments is not None:  # field by field: pickle bytes change with pandas' internal caches
+        for value in vars(data.experiments).values():
+            raw = value.asi8 if isinstance(value, pd.DatetimeIndex) else value
+            digest.update(np.ascontiguousarray(raw).tobytes() if isinstance(raw, np.ndarray) else repr(raw).encode())
     return digest.hexdigest()[:16]
 
 

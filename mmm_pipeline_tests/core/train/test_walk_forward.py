@@ -297,3 +297,27 @@ def test_a_feature_first_moving_in_the_test_month_is_reported_unseen():
     assert wf.unseen_features(data, fold) == ["promo"]
     data.X[0, :, promo] = 1.0  # seen once in training: learnable
     assert wf.unseen_features(data, fold) == []
+
+
+def test_a_folds_data_digest_is_stable_and_sees_a_revised_month(weekly):
+    """The digest a stored fold is reused by: the same after fitting on data with a lift test
+    (pickled pandas objects change bytes when used), changed by a revised past period, blind to
+    periods after the fold."""
+    from dataclasses import replace
+
+    from mmm_pipeline.core.data.experiments import LiftTests
+
+    start = pd.DatetimeIndex([weekly.dates[20]])
+    tests = LiftTests((weekly.channel_names[0],), (None,), start, start + pd.Timedelta(days=27), np.array([-5.0]), np.array([1.0]),
+                      np.array([0.0]), np.zeros(1), ("a go-dark test",))
+    data = replace(weekly, experiments=tests)
+    month = wf.fold_months(data.dates, FAST)[0]
+    fold = wf.make_fold(data, month, FAST)
+    before = wf.fold_data_digest(data, fold.end)
+    assert wf.run_fold(data, month, FAST).data_digest == before == wf.fold_data_digest(data, fold.end)
+    later = ModelData(**{**data.__dict__, "y": data.y.copy()})
+    later.y[fold.end:] += 1.0
+    assert wf.fold_data_digest(later, fold.end) == before
+    revised = ModelData(**{**data.__dict__, "y": data.y.copy()})
+    revised.y[fold.end - 1] += 1.0
+    assert wf.fold_data_digest(revised, fold.end) != before
