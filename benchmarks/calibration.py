@@ -8,7 +8,8 @@ and 30% of the true lift. Per seed, two bootstrap fits of the same replicates: w
 and with them (each replicate drawing its own measured lifts). Printed per seed and overall:
 mean relative ROAS error of the replicate mean, 95% interval coverage of the true ROAS, and
 the median interval width with tests relative to the width without and to the test's own
-ROAS interval (the lift's 95% interval per unit of spend removed).
+ROAS interval (the lift's 95% interval per unit of spend removed). Intervals are the ones the
+product reports: the bootstrap's, widened to the information bound (lift tests included).
 
 Then the test plan: on the fit without tests, :func:`design_tests` proposes the best test per
 channel with its predicted ROAS interval width after the test; that test is simulated from the
@@ -35,7 +36,8 @@ from mmm_pipeline.core.data.simulator import simulate_weekly
 from mmm_pipeline.core.data.simulator_experiments import LiftTestDesign, design_window, simulate_lift_tests, true_lift
 from mmm_pipeline.core.features.simulated import weekly_simulation_model_data
 from mmm_pipeline.core.infer.bootstrap import fit_bootstrap
-from mmm_pipeline.core.infer.information import channel_information
+from mmm_pipeline.core.infer.information import channel_information, media_information
+from mmm_pipeline.core.infer.intervals import Interval, at_least
 from mmm_pipeline.core.infer.returns import roas_intervals
 from mmm_pipeline.core.plan.test_design import design_tests
 from mmm_pipeline.core.train.trainer import fit_nam
@@ -48,6 +50,14 @@ def lift_tests(frame: pd.DataFrame) -> LiftTests:
     return LiftTests(tuple(frame["channel"]), (None,) * n, pd.DatetimeIndex(frame["start"]),
                      pd.DatetimeIndex(frame["end"]), frame["lift"].to_numpy(float), frame["lift_se"].to_numpy(float),
                      frame["spend_multiplier"].to_numpy(float), np.zeros(n), tuple(frame["channel"]))
+
+
+def product_intervals(boot, data, settings: dict) -> dict[str, Interval]:
+    """The ROAS intervals the product reports: the bootstrap's, widened to the information bound of
+    a final fit on the same data and lift tests (as ``channel_returns`` does)."""
+    everything = np.ones(len(data.dates), bool)
+    info = channel_information(fit_nam(data, settings), data, everything, settings)
+    return {ch: at_least(iv, info[ch].rel_se_data) for ch, iv in roas_intervals(boot.fitted, data).items()}
 
 
 def one_seed(seed: int, replicates: int) -> pd.DataFrame:
@@ -64,8 +74,9 @@ def one_seed(seed: int, replicates: int) -> pd.DataFrame:
     truth = sim.true_model.roas
     rows = []
     for label, tests in (("without", None), ("with", lift_tests(frame))):
-        fit = fit_bootstrap(replace(data, experiments=tests), settings, seed=seed)
-        for c, (channel, iv) in enumerate(roas_intervals(fit.fitted, data).items()):
+        tested = replace(data, experiments=tests)
+        fit = fit_bootstrap(tested, settings, seed=seed)
+        for c, (channel, iv) in enumerate(product_intervals(fit, tested, settings).items()):
             rows.append({"seed": seed, "tests": label, "channel": channel, "truth": truth[channel], "mean": iv.mean,
                          "lo": iv.lo, "hi": iv.hi, "test_width": 2 * Z95 * frame["lift_se"].iloc[c] / removed[c]})
     return pd.DataFrame(rows)
@@ -78,10 +89,12 @@ def designed_tests(seed: int, replicates: int) -> pd.DataFrame:
     settings = deep_merge(load_defaults(), {"bootstrap": {"replicates": replicates}})
     before = fit_bootstrap(data, settings, seed=seed)
     everything = np.ones(len(data.dates), bool)
-    info = channel_information(fit_nam(data, settings), data, everything, settings)
-    channels = {ch: {"identified": False, "roas": iv.to_dict(), "information": info[ch].to_dict()}
-                for ch, iv in roas_intervals(before.fitted, data).items()}
-    plan = design_tests(before.fitted, data, channels, settings, everything)
+    point = fit_nam(data, settings)
+    media = media_information(point, data, everything, settings)
+    info = media.channels
+    channels = {ch: {"identified": False, "roas": at_least(iv, info[ch].rel_se_data).to_dict(),
+                     "information": info[ch].to_dict()} for ch, iv in roas_intervals(before.fitted, data).items()}
+    plan = design_tests(point, data, channels, settings, everything, media)
     rows = []
     for channel, best in plan["best_per_channel"].items():
         start = str(data.dates[len(data.dates) - best["periods"]].date())
@@ -89,8 +102,9 @@ def designed_tests(seed: int, replicates: int) -> pd.DataFrame:
         lift = true_lift(sim.true_model, sim.spend, design_window(sim.dates, design), design)
         se = best["roas_se_test"] * abs(best["spend_change"])
         frame = simulate_lift_tests(sim.true_model, sim.spend, sim.dates, "weekly", [design], se / abs(lift), seed)
-        after = fit_bootstrap(replace(data, experiments=lift_tests(frame)), settings, seed=seed)
-        iv = roas_intervals(after.fitted, data)[channel]
+        tested = replace(data, experiments=lift_tests(frame))
+        after = fit_bootstrap(tested, settings, seed=seed)
+        iv = product_intervals(after, tested, settings)[channel]
         rows.append({"seed": seed, "channel": channel, "test": f"{best['design']}, {best['weeks']} weeks",
                      "boot_width_before": channels[channel]["roas"]["hi"] - channels[channel]["roas"]["lo"],
                      "info_width_before": best["width_now"],

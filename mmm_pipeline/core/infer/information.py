@@ -321,8 +321,38 @@ def _relative(var: np.ndarray, roas: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(scale), out, np.inf)
 
 
+@dataclass(frozen=True)
+class MediaInformation:
+    """The evidence's information on the media parameters (every other parameter profiled out),
+    kept so a planned experiment's effect on each channel's precision can be predicted."""
+
+    channels: dict[str, ChannelInformation]
+    profiled: np.ndarray  # [P, P] evidence information on the media parameters
+    gradients: np.ndarray  # [C, P] ROAS of each channel differentiated in the media parameters
+    roas: np.ndarray  # [C] the model's ROAS (what the relative errors are relative to)
+    media_mask: np.ndarray  # [D] which flat parameters are the media parameters
+
+    def rel_se_after(self, test_jacobian: np.ndarray) -> np.ndarray:
+        """``[C]`` relative ROAS standard errors once lift tests with standardised-residual
+        Jacobian ``[E, P]`` (media parameters) are added to the evidence.
+
+        A lift test reads only the media response (a difference of two media forward passes),
+        so its Jacobian has no nuisance part and its information adds to the profiled block as
+        it is (on a log target the lift also scales with the base: ignored, second order).
+        """
+        after = self.profiled + test_jacobian.T @ test_jacobian
+        return _relative(quadratic_forms(after, self.gradients), self.roas)
+
+
 def channel_information(fitted: FittedNAM, data: ModelData, train_mask: np.ndarray, settings: dict
                         ) -> dict[str, ChannelInformation]:
+    """Per channel, the ROAS precision from the evidence and with the model's assumptions (see
+    :func:`media_information`)."""
+    return media_information(fitted, data, train_mask, settings).channels
+
+
+def media_information(fitted: FittedNAM, data: ModelData, train_mask: np.ndarray, settings: dict
+                      ) -> MediaInformation:
     """Per channel, the ROAS precision from the evidence (sales history and lift tests) and with
     the model's assumptions added; and from the sales history alone, to say which evidence
     identified a channel.
@@ -335,7 +365,7 @@ def channel_information(fitted: FittedNAM, data: ModelData, train_mask: np.ndarr
 
     model = fitted.model
     if not model.index["media"]:
-        return {}
+        return MediaInformation({}, np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0), np.zeros(model.layout.size, bool))
     mask = np.asarray(train_mask, dtype=bool)
     inputs = fitted.inputs(data, dense_operators=True)  # the trainer's fast path: K-member passes are bmm
     single = fitted.member(0).model if fitted.n_models > 1 else model
@@ -376,4 +406,4 @@ def channel_information(fitted: FittedNAM, data: ModelData, train_mask: np.ndarr
     log.info("information: σ² %.3g, long-run factor %.2f, %d parameters, %d rows, %d lift test(s); relative ROAS "
              "SE (evidence / with assumptions) %s", sigma2, factor, theta.numel(), len(rows), len(j_tests),
              ", ".join(f"{ch} {v.rel_se_data:.2f}/{v.rel_se_total:.2f}" for ch, v in out.items()))
-    return out
+    return MediaInformation(out, s_data, grads[:, interest], roas, interest)

@@ -11,10 +11,13 @@ switched on at its usual spend instead) the fitted model predicts:
 - the standard error the test would measure that lift with: the model's own residual noise of
   total sales summed over the window, ``sd(r) * sqrt(N * f)`` with ``f`` the residuals'
   long-run factor, as for a time-split test read against the model's counterfactual;
-- the channel's ROAS standard error after the test, combining the two as independent
-  measurements: ``1 / sqrt(1 / se_now^2 + 1 / se_test^2)`` where ``se_test`` is the lift's
-  standard error per unit of spend changed and ``se_now`` the information-based ROAS standard
-  error (``channels[ch].information.roas_se``; the interval half-width / 1.96 without it; the
+- the channel's ROAS standard error after the test: with the model's information
+  (:class:`~mmm_pipeline.core.infer.information.MediaInformation`), the test's gradient on the
+  media parameters over its standard error is added to the evidence's information — a short
+  test pins the response at today's spend, not the whole-window ROAS, and this says how much
+  that buys; without it, ``1 / sqrt(1 / se_now^2 + 1 / se_test^2)`` as two independent
+  measurements, ``se_test`` the lift's standard error per unit of spend changed and ``se_now``
+  the information-based ROAS standard error (the interval half-width / 1.96 without it; the
   ROAS itself when neither says anything, i.e. 100% relative uncertainty).
 
 Value of information: the standard error of the channel's revenue over a year that the test
@@ -34,7 +37,7 @@ import torch
 from mmm_pipeline.core.data import periods
 from mmm_pipeline.core.data.experiments import LiftTests
 from mmm_pipeline.core.features.model_data import ModelData
-from mmm_pipeline.core.infer.information import long_run_factor
+from mmm_pipeline.core.infer.information import MediaInformation, long_run_factor
 from mmm_pipeline.core.train.experiments import predicted_lift, prepare_experiments
 
 log = logging.getLogger(__name__)
@@ -48,8 +51,9 @@ DEFAULT_MULTIPLIERS = (0.0, 0.5, 1.5)  # go dark, half spend, +50%: the usual ge
 MIN_COST_SHARE = 0.01
 METHOD = ("Each test changes one channel's spend for N weeks at today's spend. The model predicts its revenue "
           "change and cost (spend change minus revenue change); its precision comes from the model's own noise in "
-          "total sales over the test window; the ROAS standard error after the test combines today's with the "
-          "test's as two independent measurements. Value: the yearly revenue uncertainty the test removes; tests "
+          "total sales over the test window; the ROAS standard error after the test is the model's: the test "
+          "counted as one more observation of the media response, beside the sales history and the tests already "
+          "run. Value: the yearly revenue uncertainty the test removes; tests "
           "are ranked by value per unit of cost. See docs/experiments.md.")
 
 
@@ -76,9 +80,14 @@ class ProposedTest:
 
 
 def design_tests(fitted: Any, data: ModelData, channels: dict[str, dict[str, Any]], settings: dict[str, Any],
-                 train_mask: np.ndarray) -> dict[str, Any]:
+                 train_mask: np.ndarray, information: MediaInformation | None = None) -> dict[str, Any]:
     """experiment_plan.json: proposals for every not-identified channel (and any listed in
-    ``settings.experiment_design.channels``), best value per unit of cost first."""
+    ``settings.experiment_design.channels``), best value per unit of cost first.
+
+    ``information`` (:func:`~mmm_pipeline.core.infer.information.media_information` of
+    ``fitted``): the ROAS error after each test is then the model's own — the test's information
+    on the media parameters added to the evidence's — instead of two independent measurements.
+    """
     cfg = settings.get("experiment_design") or {}
     wanted = [ch for ch, entry in channels.items() if not entry.get("identified")]
     wanted += [ch for ch in cfg.get("channels") or [] if ch in channels and ch not in wanted]
@@ -91,7 +100,8 @@ def design_tests(fitted: Any, data: ModelData, channels: dict[str, dict[str, Any
         for weeks in cfg.get("weeks") or DEFAULT_WEEKS:
             window = rows[-max(1, int(round(float(weeks) * PERIODS_PER_WEEK[data.frequency]))):]
             for design in _designs(data, c, rows, window, cfg.get("multipliers") or DEFAULT_MULTIPLIERS):
-                found = _propose(fitted, data, channels[channel], channel, int(weeks), design, mask, window, noise)
+                found = _propose(fitted, data, channels[channel], channel, int(weeks), design, mask, window, noise,
+                                 information)
                 if found is not None:
                     proposals.append(found)
     proposals.sort(key=lambda p: -p.value_per_cost)
@@ -124,7 +134,7 @@ def _designs(data: ModelData, c: int, rows: np.ndarray, window: np.ndarray,
 
 def _propose(fitted: Any, data: ModelData, entry: dict[str, Any], channel: str, weeks: int,
              design: tuple[str, float, float], mask: np.ndarray, window: np.ndarray,
-             noise: tuple[float, float]) -> ProposedTest | None:
+             noise: tuple[float, float], information: MediaInformation | None) -> ProposedTest | None:
     rows = np.flatnonzero(mask)
     c = data.channel_names.index(channel)
     name, multiplier, change = design
@@ -136,17 +146,26 @@ def _propose(fitted: Any, data: ModelData, entry: dict[str, Any], channel: str, 
     model = fitted.model
     prepared = prepare_experiments(test, data, mask, model.scalers.media_scale, model.scalers.target_mean,
                                    model.cfg.l_max, model.cfg.n_models)
-    with torch.no_grad():
-        lift = float(predicted_lift(model, model.flat, fitted.inputs(data), prepared).mean())
+    flat = model.flat.detach().clone().requires_grad_(True)
+    lifts = predicted_lift(model, flat, fitted.inputs(data), prepared)[:, 0]
+    lift = float(lifts.detach().mean())
     sd, factor = noise
-    se_test = sd * np.sqrt(len(window) * factor) / abs(spend_change)
+    se_lift = sd * np.sqrt(len(window) * factor)
+    se_test = se_lift / abs(spend_change)
     roas = entry.get("roas") or {}
     se_now = _roas_se(entry)
     if not np.isfinite(se_now) or se_now <= 0:  # nothing known: as uncertain as the estimate is large
         se_now = abs(float(roas.get("mean") or np.nan))
     if not np.isfinite(se_now) or se_now <= 0:
         return None
-    se_after = 1.0 / np.sqrt(1.0 / se_now**2 + 1.0 / se_test**2)
+    if information is not None and channel in information.channels:
+        # the test as one more observation of the model: its lift's gradient / its standard error
+        (grad,) = torch.autograd.grad(lifts[0], flat)
+        jac = grad[0].double().numpy()[information.media_mask][None] / se_lift
+        rel = information.rel_se_after(jac)[list(information.channels).index(channel)]
+        se_after = float(min(se_now, rel * abs(information.channels[channel].roas)))
+    else:
+        se_after = 1.0 / np.sqrt(1.0 / se_now**2 + 1.0 / se_test**2)
     cost = spend_change - lift
     annual = float(data.spend[rows, c].mean()) * PERIODS_PER_YEAR[data.frequency]
     value = (se_now - se_after) * annual

@@ -18,7 +18,7 @@ from mmm_pipeline.core.infer.bootstrap import BootstrapFit, fit_bootstrap, point
 from mmm_pipeline.core.infer.coverage import simulated_coverage
 from mmm_pipeline.core.infer.demand import demand_prices
 from mmm_pipeline.core.infer.decomposition import decomposition_frame, decomposition_sums_to_prediction
-from mmm_pipeline.core.infer.information import channel_information
+from mmm_pipeline.core.infer.information import MediaInformation, channel_information, media_information
 from mmm_pipeline.core.infer.price import active_bound_lines, mark_active_bounds, mark_bounds, model_bounds, own_price_feature
 from mmm_pipeline.core.infer.returns import channel_results, direct_effects, elasticity_results, not_identified, price_elasticity
 from mmm_pipeline.core.plan.horizon import current_spend, horizon_periods
@@ -72,6 +72,7 @@ class ChannelReturns:
     horizon: int
     decomposition: pd.DataFrame  # decomposition.csv
     not_identified: list[str]
+    information: MediaInformation | None = None  # of the point model the headline numbers come from
 
 
 def _channel_table(channels: dict[str, Any]) -> pd.DataFrame:
@@ -99,9 +100,9 @@ def channel_returns(context: dg.AssetExecutionContext, feature_table: ModelData,
     horizon = horizon_periods(settings, data.frequency)
     current = current_spend(data, horizon)
     left_out = list(data.meta.get("left_out_mediators") or [])
-    information = channel_information(point_model(bootstrap_ensemble, nam_model.fitted), data, mask, settings)
+    media_info = media_information(point_model(bootstrap_ensemble, nam_model.fitted), data, mask, settings)
     channels = channel_results(fitted, data, settings, current, train_mask=mask,
-                               fold_stability=walk_forward_summary.summary.stability, information=information)
+                               fold_stability=walk_forward_summary.summary.stability, information=media_info.channels)
     if left_out:
         direct = direct_effects(nam_model.fitted, feature_table,
                                 channel_information(nam_model.fitted, feature_table, mask, settings),
@@ -119,7 +120,7 @@ def channel_returns(context: dg.AssetExecutionContext, feature_table: ModelData,
         description=f"max |base + drivers - prediction| = {error:.3g} (tolerance {tolerance:.3g})",
         metadata={"max_abs_error": readable(error), "tolerance": readable(tolerance)},
     )
-    value = ChannelReturns(channels, current, horizon, decomposition, unidentified)
+    value = ChannelReturns(channels, current, horizon, decomposition, unidentified, media_info)
     return dg.MaterializeResult(value=value, check_results=[check], metadata={
         "channels": table(_channel_table(channels)),
         "not_identified": json_value(unidentified),

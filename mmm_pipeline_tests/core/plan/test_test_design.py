@@ -68,3 +68,26 @@ def test_a_channel_dark_today_is_proposed_switched_on_at_its_usual_spend():
     assert {p["design"] for p in plan["proposals"]} == {"switch on at its usual spend"}
     for p in plan["proposals"]:
         assert p["spend_change"] == pytest.approx(usual * p["periods"]) and p["revenue_change"] > 0
+
+
+def test_with_the_models_information_the_test_is_added_to_the_evidence():
+    """The post-test error comes from adding the test's information to the evidence's, not from
+    combining two independent numbers: longer tests buy more, and no test makes a channel worse."""
+    from mmm_pipeline.core.infer.information import media_information
+
+    data = weekly_simulation_model_data(simulate_weekly(2, design="weak", n_weeks=104))
+    settings = deep_merge(load_defaults(), {"training": {"epochs": 200}})
+    mask = np.ones(len(data.dates), bool)
+    fitted = fit_nam(data, settings)
+    media = media_information(fitted, data, mask, settings)
+    channels = {ch: {"identified": False, "roas": {"mean": v.roas, "lo": 0.0, "hi": 2 * v.roas},
+                     "information": v.to_dict()} for ch, v in media.channels.items()}
+    plan = design_tests(fitted, data, channels, settings, mask, media)
+    tv = sorted((p for p in plan["proposals"] if p["channel"] == "tv" and p["multiplier"] == 0.0),
+                key=lambda p: p["weeks"])
+    assert [p["weeks"] for p in tv] == [2, 4, 8]
+    assert tv[0]["roas_se_after"] >= tv[-1]["roas_se_after"]
+    assert all(p["roas_se_after"] <= p["roas_se_now"] for p in plan["proposals"])
+    independent = design_tests(fitted, data, channels, settings, mask)
+    same = {(p["channel"], p["design"], p["weeks"]): p["roas_se_after"] for p in independent["proposals"]}
+    assert any(p["roas_se_after"] != same[(p["channel"], p["design"], p["weeks"])] for p in plan["proposals"])
