@@ -321,6 +321,17 @@ def _relative(var: np.ndarray, roas: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(scale), out, np.inf)
 
 
+def _with_assumptions(f_total: np.ndarray, s_data: np.ndarray, grads: np.ndarray, interest: np.ndarray,
+                      held: dict[int, tuple[str, str]]) -> np.ndarray:
+    """ROAS variances when the penalties' curvature is added and parameters at a bound are held
+    fixed; unseen directions are judged on the evidence's own scale (``s_data``)."""
+    at_bound = np.fromiter(held, dtype=int, count=len(held))
+    free = np.setdiff1d(np.arange(len(interest)), at_bound)
+    s_total = profiled_information(f_total[np.ix_(free, free)], interest[free])
+    kept = ~np.isin(np.flatnonzero(interest), at_bound)
+    return quadratic_forms(s_total, grads[:, interest][:, kept], s_data[np.ix_(kept, kept)])
+
+
 @dataclass(frozen=True)
 class MediaInformation:
     """The evidence's information on the media parameters (every other parameter profiled out),
@@ -389,13 +400,9 @@ def media_information(fitted: FittedNAM, data: ModelData, train_mask: np.ndarray
     s_data = profiled_information(f_data, interest)
     var_data = quadratic_forms(s_data, grads[:, interest])
     var_sales = quadratic_forms(profiled_information(f_sales, interest), grads[:, interest]) if len(j_tests) else var_data
-
     h_pen = penalty_hessian(single, inputs, ctx, theta) * ctx.n_obs / (2.0 * sigma2)
     held = _bounded_positions(single, theta)
-    free = np.setdiff1d(np.arange(theta.numel()), np.fromiter(held, dtype=int, count=len(held)))
-    s_total = profiled_information((f_data + h_pen)[np.ix_(free, free)], interest[free])
-    kept = ~np.isin(np.flatnonzero(interest), np.fromiter(held, dtype=int, count=len(held)))
-    var_total = quadratic_forms(s_total, grads[:, interest][:, kept], s_data[np.ix_(kept, kept)])
+    var_total = _with_assumptions(f_data + h_pen, s_data, grads, interest, held)
 
     names = [single.cfg.features[i].name for i in single.index["media"]]
     rel_data, rel_total, rel_sales = (_relative(v, roas) for v in (var_data, var_total, var_sales))
