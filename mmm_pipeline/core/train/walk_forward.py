@@ -16,7 +16,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -517,8 +517,10 @@ def run_folds_batched(
     early-stopping slice is the last periods of that union, which would be the future for early
     folds, so it is switched off here (``validation_fraction = 0``: every member trains for the
     full ``training.epochs``). The sequential :func:`run_fold` is the reference; the benchmark
-    reports how far the two differ. A fold too short for the model (judged on its own training
-    periods, as :func:`run_fold` does) is ``skipped`` and left out of the batch.
+    reports how far the two differ. Lift tests: only those that ended inside the earliest fold's
+    training periods, so no fold learns from a test run after its month (later folds lose their
+    newer tests, on the cautious side). A fold too short for the model (judged on its own
+    training periods, as :func:`run_fold` does) is ``skipped`` and left out of the batch.
     """
     from mmm_pipeline.core.train.errors import InsufficientDataError, require_enough_periods
     from mmm_pipeline.core.train.trainer import fit_nam
@@ -534,6 +536,12 @@ def run_folds_batched(
         return list(skipped.values())
     end = max(f.end for f in folds)
     window = data.slice_time(np.arange(len(data.dates)) < end)
+    if window.experiments is not None:
+        # one fit shares one set of lift tests: only those every fold could have known (ended
+        # within the earliest fold's training periods), so no fold learns from a later test
+        first = min(folds, key=lambda f: f.end)
+        keep = window.experiments.end <= data.dates[np.flatnonzero(first.train_mask)[-1]]
+        window = replace(window, experiments=window.experiments.select(keep) if keep.any() else None)
     weights = np.stack([f.train_mask[:end] for f in folds]).astype(float)
     union = weights.sum(axis=0) > 0
     batched_settings = dict(settings)

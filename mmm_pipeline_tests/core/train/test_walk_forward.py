@@ -321,3 +321,28 @@ def test_a_folds_data_digest_is_stable_and_sees_a_revised_month(weekly):
     revised = ModelData(**{**data.__dict__, "y": data.y.copy()})
     revised.y[fold.end - 1] += 1.0
     assert wf.fold_data_digest(revised, fold.end) != before
+
+
+def test_batched_folds_never_learn_from_a_lift_test_run_after_their_month(monkeypatch):
+    """One batched fit shares its lift tests: only those every fold could have known are used."""
+    from dataclasses import replace
+
+    from mmm_pipeline.core.data.experiments import LiftTests
+    from mmm_pipeline.core.train import trainer
+
+    data = tiny_data(60)
+    months = wf.fold_months(data.dates, SETTINGS)
+    early, late = data.dates[5], data.dates[-3]
+    tests = LiftTests(("tv", "tv"), (None, None), pd.DatetimeIndex([early, late]),
+                      pd.DatetimeIndex([early, late]), np.array([1.0, 1.0]), np.array([1.0, 1.0]),
+                      np.array([0.0, 0.0]), np.zeros(2), ("early", "late"))
+    seen = {}
+
+    def spy(window, settings, **kwargs):
+        seen["labels"] = None if window.experiments is None else window.experiments.label
+        raise RuntimeError("stop after seeing the data")
+
+    monkeypatch.setattr(trainer, "fit_nam", spy)
+    with pytest.raises(RuntimeError, match="stop after"):
+        wf.run_folds_batched(replace(data, experiments=tests), SETTINGS, months)
+    assert seen["labels"] == ("early",)
