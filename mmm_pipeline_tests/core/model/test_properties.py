@@ -54,8 +54,11 @@ def test_contributions_sum_to_the_forward_pass_for_random_parameters(seed, sprea
     dec = fitted.decompose(DATA)
     assert np.all(np.isfinite(dec.contributions))
     network = forward_prediction(fitted, DATA)  # eta from the network, none of decompose's code
+    # plus a millionth of the node's mean level: random weights can drive exp(eta) to 1e-11, where
+    # float32 rounding of eta alone exceeds any relative tolerance and no number a reader sees moves
+    floor = 1e-6 * fitted.model.scalers.target_mean[None, None, :]
     np.testing.assert_array_less(np.abs(dec.base + dec.contributions.sum(-1) - network),
-                                 _float32_tolerance(fitted, network) + 1e-12)
+                                 _float32_tolerance(fitted, network) + floor)
     np.testing.assert_allclose(sum(dec.base_parts.values()), dec.base, rtol=1e-10)
 
 
