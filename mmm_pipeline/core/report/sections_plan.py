@@ -71,6 +71,15 @@ def _revenue_table(alloc: dict, period: str) -> str:
     return table(["", f"next {horizon or '?'} {period}s"], rows, numeric=(1,))
 
 
+def _price_rows(payload: dict) -> str:
+    """The price sliders' container (one row per category with a revenue price elasticity)."""
+    if not payload.get("prices"):
+        return ""
+    return (f'\n  <div class="sim-row sim-head" aria-hidden="true"><span>category</span><span>list price change '
+            f'(±{payload["price_range"]:.0%})</span><span>change</span><span>its revenue</span></div>'
+            '\n  <div id="sim-prices" class="sim-channels"></div>')
+
+
 def simulator(ctx: Context) -> str:
     payload = simulator_payload(ctx.inputs, ctx.rows)
     if payload is None:
@@ -88,7 +97,7 @@ def simulator(ctx: Context) -> str:
   </div>
   <div class="sim-row sim-head" aria-hidden="true"><span>channel</span><span>spend</span>
     <span>spend per {esc(payload['period'])}</span><span>revenue from it per {esc(payload['period'])}</span></div>
-  <div id="sim-channels" class="sim-channels"></div>
+  <div id="sim-channels" class="sim-channels"></div>{_price_rows(payload)}
   <div class="sim-results">
     <div class="kpi"><span>Total media spend per {esc(payload['period'])}</span>
       <strong id="sim-total">{DASH}</strong></div>
@@ -107,6 +116,8 @@ def simulator(ctx: Context) -> str:
         "Predictions interpolate each channel's response curve (mean) and add carry-over: the first "
         f"{payload['period']}s after a change still feel the old spend, per the adstock weights.{basis} "
         "Curves are means; the intervals in the sections above still apply. Not-identified channels are marked."
+        + (" A category's list-price slider moves its revenue by (1 + change) to the power of its revenue price "
+           "elasticity (see Price), discount held." if payload.get("prices") else "")
     )
     return section("simulator", "Budget simulator", body, "Try a budget split and see the predicted revenue.")
 

@@ -4,7 +4,9 @@ The page predicts revenue from the exported response curves alone: a curve gives
 steady-state contribution per period at a spend level, so revenue at a plan is a base
 (everything that is not paid media) plus the interpolated curves. Adstock weights ride along
 so the page can also show the ramp-up over the planning horizon: with weights that sum to
-one, a constant spend reaches the curve's level once the carry-over window has filled.
+one, a constant spend reaches the curve's level once the carry-over window has filled. Each
+category with a revenue price elasticity gets a list-price slider: its revenue over the horizon
+moves by ``(1 + change) ** elasticity``, within ``PRICE_RANGE`` of today's price.
 """
 
 import json
@@ -23,6 +25,9 @@ log = logging.getLogger(__name__)
 DEFAULT_HORIZON = {"daily": 90, "weekly": 13, "monthly": 3}
 #: warn when a plan puts a channel beyond this fraction of its saturation spend
 SATURATION_WARNING = 0.8
+#: the price sliders move a category's list price by at most this share either way: elasticities
+#: are measured on the price moves the data saw, and far beyond them the curve is extrapolation
+PRICE_RANGE = 0.2
 
 
 def simulator_payload(inputs: ReportInputs, rows: list[ChannelRow]) -> dict[str, Any] | None:
@@ -36,6 +41,7 @@ def simulator_payload(inputs: ReportInputs, rows: list[ChannelRow]) -> dict[str,
     alloc = inputs.optimal_allocation if isinstance(inputs.optimal_allocation, dict) else {}
     horizon = int(finite_or_none(alloc.get("horizon_periods")) or DEFAULT_HORIZON.get(frequency, 13))
     base, base_source = _base_per_period(inputs, channels, horizon)
+    prices = _prices(inputs, horizon) if base is not None else []
     return {
         "period": period_word(frequency),
         "horizon": horizon,
@@ -44,6 +50,8 @@ def simulator_payload(inputs: ReportInputs, rows: list[ChannelRow]) -> dict[str,
         "saturation_warning": SATURATION_WARNING,
         "has_optimal": any(c["optimal"] is not None for c in channels),
         "channels": channels,
+        "prices": prices,
+        "price_range": PRICE_RANGE,
     }
 
 
@@ -94,6 +102,26 @@ def _base_per_period(inputs: ReportInputs, channels: list[dict[str, Any]], horiz
     per_date = frame.groupby("date")[["predicted", *media_cols]].sum().sort_index().tail(horizon)
     non_media = float((per_date["predicted"] - per_date[media_cols].sum(axis=1)).mean())
     return non_media, f"the model's non-media revenue, averaged over the last {len(per_date)} periods"
+
+
+def _prices(inputs: ReportInputs, horizon: int) -> list[dict[str, Any]]:
+    """Per category: its predicted revenue per period (decomposition.csv, the same run-rate window
+    as the base) and its revenue price elasticity with interval (summary.price_elasticity), so the
+    page can move a category's list price: revenue x (1 + change) ** elasticity."""
+    frame = inputs.decomposition
+    elasticity = inputs.summary.get("price_elasticity") or {}
+    if frame is None or "category" not in frame.columns or not isinstance(elasticity, dict):
+        return []
+    per_date = frame.groupby(["date", "category"])["predicted"].sum().unstack("category").sort_index().tail(horizon)
+    out = []
+    for category in per_date.columns:
+        iv = elasticity.get(str(category)) or {}
+        mean = finite_or_none(iv.get("mean"))
+        if mean is None:
+            continue
+        out.append({"category": str(category), "revenue_per_period": float(per_date[category].mean()),
+                    "elasticity": mean, "lo": finite_or_none(iv.get("lo")), "hi": finite_or_none(iv.get("hi"))})
+    return out
 
 
 def payload_json(payload: dict[str, Any]) -> str:

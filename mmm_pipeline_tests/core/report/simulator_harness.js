@@ -3,7 +3,8 @@
  * arithmetic is tested where no browser is installed (test_simulator_node.py).
  *
  * stdin: {"payload": <simulator-data JSON>, "script": <simulator.js text>, "actions": [...]}
- * actions: {"slider": name, "value": v} | {"lock": true|false} | {"click": element id}
+ * actions: {"slider": name, "value": v} | {"price": category, "value": change} | {"lock": true|false}
+ *          | {"click": element id}
  * stdout: one readout per action (and one before any): the page's totals, warnings and rows.
  */
 "use strict";
@@ -28,7 +29,7 @@ function makeElement(tag) {
 function makeDocument(payloadText) {
   const byId = {};
   const created = [];
-  ["simulator-app", "sim-channels", "sim-lock", "sim-current", "sim-optimal", "sim-total", "sim-revenue",
+  ["simulator-app", "sim-channels", "sim-prices", "sim-lock", "sim-current", "sim-optimal", "sim-total", "sim-revenue",
    "sim-lift", "sim-warnings"].forEach(function (id) { byId[id] = makeElement("div"); });
   byId["simulator-data"] = makeElement("script");
   byId["simulator-data"].textContent = payloadText;
@@ -52,7 +53,16 @@ function readout(doc) {
       saturated: row.className === "saturated",
     };
   });
+  const prices = {};
+  doc.byId["sim-prices"].children.forEach(function (row) {
+    const slider = row.children.find(function (c) { return c.tag === "input"; });
+    prices[row.getAttribute("data-category")] = {
+      change: Number(slider.value),
+      effect_text: row.children.find(function (c) { return c.className === "sim-effect"; }).textContent,
+    };
+  });
   return {
+    prices: prices,
     total: doc.byId["sim-total"].textContent,
     revenue: doc.byId["sim-revenue"].textContent,
     lift: doc.byId["sim-lift"].textContent,
@@ -65,6 +75,12 @@ function act(doc, action) {
   if (action.slider !== undefined) {
     const slider = doc.created.find(function (el) {
       return el.tag === "input" && el.getAttribute("data-channel") === action.slider;
+    });
+    slider.value = String(action.value);
+    slider.fire("input");
+  } else if (action.price !== undefined) {
+    const slider = doc.created.find(function (el) {
+      return el.tag === "input" && el.getAttribute("data-category") === action.price;
     });
     slider.value = String(action.value);
     slider.fire("input");

@@ -128,3 +128,17 @@ def test_saturation_warning_names_the_channel_and_its_share_of_the_saturation_sp
     assert not any(w.startswith("TV:") for w in calm["warnings"]) and not calm["rows"]["TV"]["saturated"]
     assert "TV: spend is at 95% of its saturation point; extra spend there buys little." in warned["warnings"]
     assert warned["rows"]["TV"]["saturated"]
+
+
+def test_a_category_price_slider_moves_its_revenue_by_the_revenue_elasticity(page):
+    payload, _ = page
+    assert payload["prices"], "the fixture has categories with revenue price elasticities"
+    price = payload["prices"][0]
+    before, after, back = run_page(page, [{"price": price["category"], "value": 0.1}, {"click": "sim-current"}])
+    assert after["prices"][price["category"]]["change"] == pytest.approx(0.1)
+    expected = price["revenue_per_period"] * payload["horizon"] * (1.1 ** price["elasticity"] - 1)
+    revenue_before = plan_revenue(payload, current_plan(payload))
+    assert page_amount(after["revenue"]) == pytest.approx(revenue_before + expected, rel=SHOWN)
+    shown = after["prices"][price["category"]]["effect_text"]
+    assert f"{abs(100 * (1.1 ** price['elasticity'] - 1)):.1f}%" in shown
+    assert back["prices"][price["category"]]["change"] == 0 and back["revenue"] == before["revenue"]

@@ -5,6 +5,7 @@
  * channel, the exported response curve interpolated at the spend. Curves are steady-state
  * (the same spend every period), so over the planning horizon the new spend phases in through
  * the adstock weights: in period h a share sum(w[0..h]) of the carried-over spend is new.
+ * A category's list price moves its revenue by (1 + change) ** (revenue price elasticity).
  */
 (function () {
   "use strict";
@@ -18,8 +19,11 @@
   var channels = data.channels;
   var period = data.period;
   var spend = channels.map(function (c) { return clamp(c.current, 0, c.max); });
+  var prices = data.prices || [];
+  var priceChange = prices.map(function () { return 0; });
   var lockedTotal = null;
   var rows = [];
+  var priceRows = [];
 
   function clamp(value, lo, hi) {
     return Math.min(Math.max(value, lo), hi);
@@ -65,6 +69,13 @@
   function planRevenue(plan) {
     var base = data.base_per_period === null ? 0 : data.base_per_period * data.horizon;
     return base + sum(channels.map(function (c, i) { return horizonContribution(c, plan[i]); }));
+  }
+
+  /* Revenue change over the horizon from the categories' list-price changes. */
+  function priceEffect(changes) {
+    return sum(prices.map(function (p, j) {
+      return p.revenue_per_period * data.horizon * (Math.pow(1 + changes[j], p.elasticity) - 1);
+    }));
   }
 
   var currentPlan = channels.map(function (c) { return c.current; });
@@ -173,8 +184,40 @@
     return { row: row, slider: slider, spend: spendLabel, effect: effectLabel };
   }
 
+  function buildPriceRow(price, index) {
+    var row = element("div", "sim-row sim-price");
+    row.setAttribute("data-category", price.category);
+    var name = element("div", "sim-name", price.category + " list price");
+    var slider = element("input");
+    slider.type = "range";
+    slider.min = String(-data.price_range);
+    slider.max = String(data.price_range);
+    slider.step = "0.01";
+    slider.value = "0";
+    slider.setAttribute("data-category", price.category);
+    slider.setAttribute("aria-label", "Change of the " + price.category + " list price");
+    slider.addEventListener("input", function () {
+      priceChange[index] = clamp(parseFloat(slider.value), -data.price_range, data.price_range);
+      update();
+    });
+    var changeLabel = element("div", "sim-spend");
+    var effectLabel = element("div", "sim-effect");
+    [name, slider, changeLabel, effectLabel].forEach(function (n) { row.appendChild(n); });
+    return { row: row, slider: slider, change: changeLabel, effect: effectLabel };
+  }
+
+  function formatPct(fraction) {
+    return formatSigned(fraction, Math.abs(100 * fraction).toFixed(1) + "%");
+  }
+
   function warnings() {
     var out = [];
+    prices.forEach(function (p, j) {
+      if (priceChange[j] !== 0 && p.lo !== null && p.hi !== null && p.lo < 0 && p.hi > 0) {
+        out.push(p.category + ": whether a price change raises or lowers its revenue is uncertain (revenue " +
+          "elasticity between " + p.lo.toFixed(2) + " and " + p.hi.toFixed(2) + ").");
+      }
+    });
     channels.forEach(function (c, i) {
       if (c.saturation_spend && spend[i] > data.saturation_warning * c.saturation_spend) {
         out.push(c.name + ": spend is at " + Math.round(100 * spend[i] / c.saturation_spend) +
@@ -199,7 +242,14 @@
       var saturated = c.saturation_spend && spend[i] > data.saturation_warning * c.saturation_spend;
       r.row.classList.toggle("saturated", Boolean(saturated));
     });
-    var revenue = planRevenue(spend);
+    prices.forEach(function (p, j) {
+      var r = priceRows[j];
+      if (!r) { return; }
+      r.slider.value = String(priceChange[j]);
+      r.change.textContent = formatPct(priceChange[j]);
+      r.effect.textContent = "\u2192 revenue " + formatPct(Math.pow(1 + priceChange[j], p.elasticity) - 1);
+    });
+    var revenue = planRevenue(spend) + priceEffect(priceChange);
     var lift = revenue - currentRevenue;
     document.getElementById("sim-total").textContent = formatAmount(sum(spend));
     document.getElementById("sim-revenue").textContent = formatAmount(revenue);
@@ -214,6 +264,7 @@
 
   function setPlan(plan) {
     plan.forEach(function (value, i) { spend[i] = clamp(value, 0, channels[i].max); });
+    priceChange = prices.map(function () { return 0; });
     if (lockedTotal !== null) { lockedTotal = sum(spend); }
     update();
   }
@@ -224,6 +275,14 @@
     rows.push(built);
     container.appendChild(built.row);
   });
+  var priceContainer = document.getElementById("sim-prices");
+  if (priceContainer) {
+    prices.forEach(function (p, j) {
+      var built = buildPriceRow(p, j);
+      priceRows.push(built);
+      priceContainer.appendChild(built.row);
+    });
+  }
   document.getElementById("sim-lock").addEventListener("change", function (event) {
     lockedTotal = event.target.checked ? sum(spend) : null;
     update();
