@@ -21,6 +21,7 @@ from mmm_pipeline.core.infer.demand import DemandFit
 from mmm_pipeline.core.infer.intervals import interval_dict, probability_positive
 from mmm_pipeline.core.infer.price import own_price_feature
 from mmm_pipeline.core.plan.horizon import horizon_periods
+from mmm_pipeline.core.plan.scenarios import outcome_fields
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +87,7 @@ def _entry(category: str, change: float, members: np.ndarray, selling: np.ndarra
         "source": "price",
         "category": category,
         "price_change": change,
-        "periods": periods,
-        "window": {"start": data.dates[-periods].strftime("%Y-%m-%d"), "end": data.dates[-1].strftime("%Y-%m-%d")},
-        "revenue": interval_dict(revenue, level),
-        "baseline_revenue": interval_dict(base_revenue, level),
-        "lift": interval_dict(lift, level),
-        "lift_pct": interval_dict(100.0 * lift / base_revenue, level),
-        "probability_positive": probability_positive(lift),
+        **outcome_fields(data, periods, revenue, base_revenue, level),
         "units_change_pct": interval_dict(100.0 * sold, level),
         "margin": margin,
         "profit_lift": profit,

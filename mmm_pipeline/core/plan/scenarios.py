@@ -220,13 +220,7 @@ def run_scenarios(
             "name": spec["name"],
             "description": spec.get("description") or _describe(spec),
             "source": spec["source"],
-            "periods": periods,
-            "window": {"start": data.dates[-periods].strftime("%Y-%m-%d"), "end": data.dates[-1].strftime("%Y-%m-%d")},
-            "revenue": interval_dict(revenue, level),
-            "baseline_revenue": interval_dict(base, level),
-            "lift": interval_dict(lift, level),
-            "lift_pct": interval_dict(100.0 * lift / base, level),
-            "probability_positive": probability_positive(lift),
+            **outcome_fields(data, periods, revenue, base, level),
             "spend": new_spend,
             "spend_change": d_spend,
             "spend_change_pct": 100.0 * d_spend / base_spend if base_spend > 0 else None,
@@ -235,6 +229,22 @@ def run_scenarios(
         })
         log.info("scenario %s: lift %.3g (%.2f%%)", spec["name"], lift.mean(), 100 * lift.mean() / base.mean())
     return results
+
+
+def outcome_fields(data: ModelData, periods: int, revenue: np.ndarray, base: np.ndarray, level: float
+                   ) -> dict[str, Any]:
+    """The part every scenarios.json entry shares: its window, revenue against the baseline over it
+    and the lift, each with its interval over replicates (``revenue``, ``base``: ``[K]``)."""
+    lift = revenue - base
+    return {
+        "periods": periods,
+        "window": {"start": data.dates[-periods].strftime("%Y-%m-%d"), "end": data.dates[-1].strftime("%Y-%m-%d")},
+        "revenue": interval_dict(revenue, level),
+        "baseline_revenue": interval_dict(base, level),
+        "lift": interval_dict(lift, level),
+        "lift_pct": interval_dict(100.0 * lift / base, level),
+        "probability_positive": probability_positive(lift),
+    }
 
 
 def _describe(spec: dict[str, Any]) -> str:
