@@ -22,7 +22,6 @@ Run: ``nice -n 10 .venv/bin/python benchmarks/calibration.py --seeds 1 2 3 4 --r
 import argparse
 import logging
 import platform
-import sys
 import time
 from dataclasses import replace
 

@@ -201,7 +201,7 @@ def _parse_dates(frame: pd.DataFrame, src: SourceConfig, shown: str, config: Dat
     bad = year.isna() | month.isna() | ~month.between(1, 12) | (year % 1 != 0) | (month % 1 != 0)
     if bad.any():
         issues.append(DataIssue(
-            f"year/month not readable as a year and a month number 1-12",
+            "year/month not readable as a year and a month number 1-12",
             "write the year as e.g. 2016 and the month as 1..12",
             file=shown, column=f"{spec.year_column}/{spec.month_column}", rows=csv_lines(frame.index, bad),
             examples=tuple(f"{y}/{m}" for y, m in zip(frame.loc[bad, spec.year_column].head(5),
